@@ -1,0 +1,16 @@
+"""keraslab: the shared code of the keraslab course notebooks.
+
+Modules (one concept each):
+
+- :mod:`keraslab.paths`: where logs, checkpoints, figures and builds go; fresh run folders.
+- :mod:`keraslab.data`: iris, MNIST and Fashion-MNIST loaders (offline IDX files first).
+- :mod:`keraslab.models`: builders for every model the lessons use.
+- :mod:`keraslab.callbacks`: Keras callbacks configured for the course's folders.
+- :mod:`keraslab.plots`: training curves and learning-rate plots.
+- :mod:`keraslab.runner`: runs the notebooks headless (``make run``).
+
+Submodules are imported explicitly (``from keraslab import data``) so that
+``import keraslab`` stays cheap and does not import TensorFlow.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,202 @@
+"""Run the course notebooks headless, in order, each in a fresh kernel.
+
+``make run`` calls ``python -m keraslab.runner``: it executes every
+``notebooks/*.ipynb`` in name order, writes the executed copies to
+``build/notebooks/`` (the tracked notebooks stay untouched), shows a progress
+bar, stops at the first failing notebook with its cell and error, and prints a
+results table: notebook, wall time, status, headline metric.
+
+``make outputs`` calls ``python -m keraslab.runner --in-place``: the same run,
+but the executed notebooks replace the tracked ones. That is the only way
+stored outputs are made (never by hand-running cells), so ``pytest --nbval``
+compares against outputs of a fresh kernel.
+
+A notebook reports its headline metric for the table with :func:`headline`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from keraslab import paths
+
+__all__ = ["STABLE_ENV", "apply_stable_env", "headline", "run_notebooks", "main"]
+
+#: Environment for kernels, so stored outputs are the same on every run:
+#: no C++ log lines with timestamps, no oneDNN-dependent rounding, stable hashes
+#: and warning locations. ``pytest`` sets the same (see ``conftest.py``).
+STABLE_ENV = {
+    "KERAS_BACKEND": "tensorflow",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "PYTHONHASHSEED": "0",
+    "IPYKERNEL_CELL_NAME": "<IPY-INPUT>",
+    "PYTHONWARNINGS": "ignore::DeprecationWarning",
+}
+
+_HEADLINE = re.compile(r"^Headline: (?P<text>.+)$", re.MULTILINE)
+
+
+def headline(name: str, value: float, fmt: str = ".4f") -> None:
+    """Print a notebook's headline metric, which ``make run`` shows in its table.
+
+    >>> headline("test accuracy", 0.96667)
+    Headline: test accuracy = 0.9667
+    """
+    print(f"Headline: {name} = {value:{fmt}}")
+
+
+@dataclass
+class Result:
+    notebook: str
+    seconds: float
+    status: str
+    headline: str = ""
+
+
+def apply_stable_env() -> None:
+    """Set :data:`STABLE_ENV` (where not already set) and point IPython at the
+    repo's headless profile (``tests/ipython``), which keeps TensorFlow's C++ log
+    lines out of cell outputs."""
+    for key, value in STABLE_ENV.items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("IPYTHONDIR", str(paths.repo_root() / "tests" / "ipython"))
+
+
+def _headline_of(nb) -> str:
+    found = ""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                for m in _HEADLINE.finditer("".join(out.get("text", ""))):
+                    found = m.group("text")
+    return found
+
+
+def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int) -> Result:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from tqdm.auto import tqdm
+
+    nb = nbformat.read(path, as_version=4)
+    n_code = sum(1 for c in nb.cells if c.cell_type == "code")
+    bar = tqdm(total=n_code, desc=f"[{index}/{total}] {path.stem}", unit="cell", leave=True, file=sys.stdout)
+
+    def on_cell_executed(cell, **_):
+        if cell.cell_type == "code":
+            bar.update(1)
+
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,
+        on_cell_executed=on_cell_executed,
+    )
+    start = time.perf_counter()
+    status, error = "ok", None
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        status, error = "FAILED", exc
+    except Exception as exc:  # kernel died, timeout, ...
+        status, error = "FAILED", exc
+    seconds = time.perf_counter() - start
+    bar.close()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out_path)
+    result = Result(path.name, seconds, status, _headline_of(nb))
+    if error is not None:
+        failing = next(
+            (
+                (i, c)
+                for i, c in enumerate(nb.cells)
+                if c.cell_type == "code"
+                and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+                and "raises-exception" not in c.get("metadata", {}).get("tags", [])
+            ),
+            None,
+        )
+        print(f"\n{path.name} FAILED", file=sys.stderr)
+        if failing is not None:
+            i, cell = failing
+            print(f"--- cell {i} ---\n{cell.source}\n--- error ---", file=sys.stderr)
+        print(str(error)[-4000:], file=sys.stderr)
+        print(f"The partly executed notebook is in {paths.relative(out_path)}", file=sys.stderr)
+    return result
+
+
+def _table(results: list[Result]) -> str:
+    rows = [("notebook", "wall time", "status", "headline metric")]
+    rows += [(r.notebook, f"{r.seconds:7.1f} s", r.status, r.headline) for r in results]
+    total = sum(r.seconds for r in results)
+    rows.append(("total", f"{total:7.1f} s", "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    line = "+".join("-" * (w + 2) for w in widths)
+    fmt = lambda row: "|".join(f" {cell:<{w}} " for cell, w in zip(row, widths))  # noqa: E731
+    return "\n".join([fmt(rows[0]), line, *map(fmt, rows[1:-1]), line, fmt(rows[-1])])
+
+
+def run_notebooks(
+    notebooks: list[Path], *, in_place: bool = False, out_dir: Path | None = None, timeout: int = 1800
+) -> list[Result]:
+    """Execute ``notebooks`` in order; stop at the first failure.
+
+    Args:
+        notebooks: the ``.ipynb`` files.
+        in_place: overwrite each notebook with its executed copy (regenerates
+            the stored outputs that nbval compares against).
+        out_dir: where executed copies go otherwise (default ``build/notebooks``).
+        timeout: seconds one cell may run.
+
+    Returns:
+        One :class:`Result` per notebook run.
+    """
+    apply_stable_env()
+    out_dir = out_dir or paths.build_dir() / "notebooks"
+    results: list[Result] = []
+    for i, nb_path in enumerate(notebooks, 1):
+        target = nb_path if in_place else out_dir / nb_path.name
+        result = _execute(nb_path, target, i, len(notebooks), timeout)
+        results.append(result)
+        if result.status != "ok":
+            break
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m keraslab.runner", description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/*.ipynb, in name order")
+    parser.add_argument("--in-place", action="store_true", help="overwrite the notebooks with the executed copies")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds one cell may run (default 1800)")
+    args = parser.parse_args(argv)
+    notebooks = args.notebooks or sorted((paths.repo_root() / "notebooks").glob("[0-9]*.ipynb"))
+    if not notebooks:
+        print("No notebooks to run in notebooks/.")
+        return 0
+    missing = [str(p) for p in notebooks if not p.is_file()]
+    if missing:
+        print(f"No such notebook: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    results = run_notebooks(notebooks, in_place=args.in_place, timeout=args.timeout)
+    print()
+    print(_table(results))
+    where = "notebooks/ (in place)" if args.in_place else paths.relative(paths.build_dir() / "notebooks")
+    print(f"\n{len(results)}/{len(notebooks)} notebooks run in {time.perf_counter() - start:.0f} s; executed copies in {where}")
+    skipped = len(notebooks) - len(results)
+    if skipped:
+        print(f"{skipped} notebook(s) not run after the failure.", file=sys.stderr)
+    return 0 if all(r.status == "ok" for r in results) and not skipped else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
