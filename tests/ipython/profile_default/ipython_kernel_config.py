@@ -7,3 +7,4 @@
 # Python's warnings and prints still land in the notebook as usual.
 c = get_config()  # noqa: F821
 c.IPKernelApp.capture_fd_output = False
+c.HistoryManager.enabled = False  # no history.sqlite in the repo
