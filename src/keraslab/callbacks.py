@@ -4,15 +4,15 @@ A factory here only *configures* a Keras callback; it never re-implements one.
 The one custom callback is :class:`LossHistory`, the lesson-05 example of
 writing your own.
 
-Typical use, one :class:`~keraslab.paths.Run` per training run:
+Typical use, one :class:`~keraslab.paths.Run` per training run::
 
->>> from keraslab import callbacks, paths
->>> run = paths.new_run("02_mnist", "adam")                          # doctest: +SKIP
->>> model.fit(x, y, validation_split=0.2, epochs=20, callbacks=[    # doctest: +SKIP
-...     callbacks.checkpoint(run, "best.weights.h5", monitor="val_loss"),
-...     callbacks.early_stopping(monitor="val_loss", patience=3),
-...     callbacks.tensorboard(run),
-... ])
+    from keraslab import callbacks, paths
+    run = paths.new_run("02_mnist", "adam")
+    model.fit(x, y, validation_split=0.2, epochs=20, callbacks=[
+        callbacks.checkpoint(run, "best.weights.h5", monitor="val_loss"),
+        callbacks.early_stopping(monitor="val_loss", patience=3),
+        callbacks.tensorboard(run),
+    ])
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from __future__ import annotations
 import csv
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import keras
 
@@ -165,7 +165,9 @@ def read_csv_log(path: str | os.PathLike[str]) -> dict[str, list[float]]:
     return {key: [float(row[key]) for row in rows] for key in rows[0]}
 
 
-def tensorboard(run: Run, *, histogram_freq: int = 0, write_graph: bool = True, **kwargs) -> keras.callbacks.TensorBoard:
+def tensorboard(
+    run: Run, *, histogram_freq: int = 0, write_graph: bool = True, **kwargs
+) -> keras.callbacks.TensorBoard:
     """A ``TensorBoard`` callback logging to ``run.log_dir`` (= ``logs/<notebook>/<run>``).
 
     Open the dashboard with ``tensorboard --logdir=logs`` (or ``make tensorboard``)

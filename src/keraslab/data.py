@@ -15,12 +15,12 @@ Where the files are looked for, first match wins:
 In each folder ``D`` the four files may sit in ``D/<name>/`` (``D/mnist/``,
 ``D/fashion-mnist/``) or in ``D`` itself.
 
-Example:
+Example::
 
->>> from keraslab.data import load_mnist
->>> (x_train, y_train), (x_test, y_test) = load_mnist()  # doctest: +SKIP
->>> x_train.shape, x_train.dtype                        # doctest: +SKIP
-((60000, 28, 28), dtype('uint8'))
+    from keraslab.data import load_mnist
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    x_train.shape, x_train.dtype
+    # -> ((60000, 28, 28), dtype('uint8'))
 """
 
 from __future__ import annotations
@@ -48,8 +48,16 @@ __all__ = [
 ]
 
 FASHION_MNIST_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 IRIS_CLASSES = ("setosa", "versicolor", "virginica")
 
@@ -70,8 +78,6 @@ class DataFileError(ValueError):
 
 class DataNotFoundError(FileNotFoundError):
     """No copy of a data set could be found or downloaded."""
-
-
 
 
 def read_idx(path: str | os.PathLike[str], *, expected_magic: int | None = None) -> np.ndarray:
@@ -102,17 +108,14 @@ def read_idx(path: str | os.PathLike[str], *, expected_magic: int | None = None)
             raw = path.read_bytes()
     except (OSError, EOFError, zlib.error) as exc:
         raise DataFileError(
-            f"{path}: cannot be decompressed ({exc}); the file is truncated or not gzip. "
-            "Replace it with a fresh copy."
+            f"{path}: cannot be decompressed ({exc}); the file is truncated or not gzip. Replace it with a fresh copy."
         ) from exc
     if len(raw) < 4:
         raise DataFileError(f"{path}: expected an IDX header (at least 4 bytes), found {len(raw)} bytes")
     (magic,) = struct.unpack(">I", raw[:4])
     zero, dtype_code, ndim = magic >> 16, (magic >> 8) & 0xFF, magic & 0xFF
     if zero != 0 or dtype_code != 0x08 or ndim == 0:
-        raise DataFileError(
-            f"{path}: not a uint8 IDX file: expected magic number 0x000008NN, found 0x{magic:08x}"
-        )
+        raise DataFileError(f"{path}: not a uint8 IDX file: expected magic number 0x000008NN, found 0x{magic:08x}")
     if expected_magic is not None and magic != expected_magic:
         kind = {_IMAGE_MAGIC: "images", _LABEL_MAGIC: "labels"}.get(expected_magic, "data")
         raise DataFileError(
@@ -175,8 +178,7 @@ def load_idx_dataset(
         missing = [_IDX_FILES[k] + "[.gz]" for k, v in files.items() if v is None]
         if missing:
             raise DataNotFoundError(
-                f"{folder}: incomplete {name} folder, missing {', '.join(missing)}. "
-                "Copy all four IDX files there."
+                f"{folder}: incomplete {name} folder, missing {', '.join(missing)}. Copy all four IDX files there."
             )
         arrays = {}
         for key, file in files.items():
@@ -186,8 +188,7 @@ def load_idx_dataset(
             images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
             if images.shape[1:] != image_shape:
                 raise DataFileError(
-                    f"{files[f'{split}_images']}: expected images of shape {image_shape}, "
-                    f"found {images.shape[1:]}"
+                    f"{files[f'{split}_images']}: expected images of shape {image_shape}, found {images.shape[1:]}"
                 )
             if len(images) != len(labels):
                 raise DataFileError(
@@ -197,8 +198,7 @@ def load_idx_dataset(
                 )
             if labels.size and labels.max() >= num_classes:
                 raise DataFileError(
-                    f"{files[f'{split}_labels']}: labels must lie in 0..{num_classes - 1}, "
-                    f"found {int(labels.max())}"
+                    f"{files[f'{split}_labels']}: labels must lie in 0..{num_classes - 1}, found {int(labels.max())}"
                 )
         return (
             (arrays["train_images"], arrays["train_labels"]),
@@ -226,8 +226,7 @@ def _load(name: str, keras_loader: str, data_dir, download: bool):
         return getattr(keras.datasets, keras_loader).load_data()
     except Exception as exc:  # network errors come in many types; all mean the same here
         raise DataNotFoundError(
-            f"{hint}\nThe download through keras.datasets.{keras_loader} failed too: "
-            f"{type(exc).__name__}: {exc}"
+            f"{hint}\nThe download through keras.datasets.{keras_loader} failed too: {type(exc).__name__}: {exc}"
         ) from None
 
 

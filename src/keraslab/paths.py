@@ -16,12 +16,12 @@ Run folders (``logs/<notebook>/<run>``, ``checkpoints/<notebook>/<run>``) are
 made *fresh*: a rerun of the same cell replaces the old run instead of mixing
 new event files or a stale "best" checkpoint into it.
 
-Example:
+Example::
 
->>> from keraslab import paths
->>> log_dir = paths.run_dir("logs", "01_iris", "baseline")  # doctest: +SKIP
->>> log_dir.relative_to(paths.repo_root()).as_posix()         # doctest: +SKIP
-'logs/01_iris/baseline'
+    from keraslab import paths
+    log_dir = paths.run_dir("logs", "01_iris", "baseline")
+    log_dir.relative_to(paths.repo_root()).as_posix()
+    # -> 'logs/01_iris/baseline'
 """
 
 from __future__ import annotations
@@ -154,11 +154,11 @@ def new_run(notebook: str, name: str) -> Run:
         notebook: the lesson's short name, e.g. ``"03_fashion"``.
         name: what the run is, e.g. ``"adam-dropout-0.3"``.
 
-    Example:
+    Example::
 
-    >>> run = new_run("01_iris", "baseline")          # doctest: +SKIP
-    >>> relative(run.log_dir)                          # doctest: +SKIP
-    'logs/01_iris/baseline'
+        run = new_run("01_iris", "baseline")
+        relative(run.log_dir)
+        # -> 'logs/01_iris/baseline'
     """
     return Run(
         notebook=notebook,

@@ -3,10 +3,10 @@
 Every function takes histories in any of the forms a lesson has at hand: a
 ``keras.callbacks.History`` (what ``fit`` returns), its ``.history`` dict, or
 the dict :func:`keraslab.callbacks.read_csv_log` returns. Several runs go in
-as a mapping ``{"run name": history}``.
+as a mapping ``{"run name": history}``::
 
->>> from keraslab.plots import plot_history
->>> fig = plot_history({"adam": h1, "rmsprop": h2}, metric="loss")   # doctest: +SKIP
+    from keraslab.plots import plot_history
+    fig = plot_history({"adam": h1, "rmsprop": h2}, metric="loss")
 """
 
 from __future__ import annotations
@@ -27,17 +27,17 @@ def as_history_dict(history: HistoryLike) -> dict[str, list[float]]:
     """``history.history`` for a ``History``; the dict itself for a dict."""
     data = getattr(history, "history", history)
     if not isinstance(data, Mapping):
-        raise TypeError(
-            f"expected a keras History or a dict of lists, got {type(history).__name__}"
-        )
+        raise TypeError(f"expected a keras History or a dict of lists, got {type(history).__name__}")
     return {str(k): [float(v) for v in vals] for k, vals in data.items()}
 
 
 def _runs(histories: HistoryLike | Mapping[str, HistoryLike]) -> dict[str, dict[str, list[float]]]:
     if hasattr(histories, "history"):
         return {"": as_history_dict(histories)}
-    if isinstance(histories, Mapping) and histories and all(
-        hasattr(v, "history") or isinstance(v, Mapping) for v in histories.values()
+    if (
+        isinstance(histories, Mapping)
+        and histories
+        and all(hasattr(v, "history") or isinstance(v, Mapping) for v in histories.values())
     ):
         return {str(name): as_history_dict(h) for name, h in histories.items()}
     return {"": as_history_dict(histories)}

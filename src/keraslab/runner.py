@@ -141,7 +141,10 @@ def _table(results: list[Result]) -> str:
     rows.append(("total", f"{total:7.1f} s", "", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     line = "+".join("-" * (w + 2) for w in widths)
-    fmt = lambda row: "|".join(f" {cell:<{w}} " for cell, w in zip(row, widths))  # noqa: E731
+
+    def fmt(row: tuple[str, ...]) -> str:
+        return "|".join(f" {cell:<{w}} " for cell, w in zip(row, widths, strict=True))
+
     return "\n".join([fmt(rows[0]), line, *map(fmt, rows[1:-1]), line, fmt(rows[-1])])
 
 
@@ -191,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(_table(results))
     where = "notebooks/ (in place)" if args.in_place else paths.relative(paths.build_dir() / "notebooks")
-    print(f"\n{len(results)}/{len(notebooks)} notebooks run in {time.perf_counter() - start:.0f} s; executed copies in {where}")
+    print(
+        f"\n{len(results)}/{len(notebooks)} notebooks run in {time.perf_counter() - start:.0f} s; "
+        f"executed copies in {where}"
+    )
     skipped = len(notebooks) - len(results)
     if skipped:
         print(f"{skipped} notebook(s) not run after the failure.", file=sys.stderr)

@@ -1,0 +1,104 @@
+"""Checks on the project itself: pins, CI entry point, sanitize file, stored notebooks."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from nbval.plugin import get_sanitize_patterns
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SANITIZE = REPO / "tests" / "nbval_sanitize.cfg"
+
+
+def sanitize(text: str) -> str:
+    for regex, replace in get_sanitize_patterns(SANITIZE.read_text()):
+        text = re.sub(regex, replace, text)
+    return text
+
+
+def test_requirements_are_exact_pins():
+    lines = [line.split("#")[0].strip() for line in (REPO / "requirements.txt").read_text().splitlines()]
+    reqs = [line for line in lines if line]
+    assert reqs, "requirements.txt is empty"
+    loose = [r for r in reqs if not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][0-9A-Za-z.]*", r)]
+    assert not loose, f"not pinned exactly: {loose}"
+    names = {r.split("==")[0].lower(): r.split("==")[1] for r in reqs}
+    assert names["tensorflow"].startswith("2.21.")
+    major, minor, patch = (int(p) for p in names["keras"].split(".")[:3])
+    assert (major, minor, patch) >= (3, 15, 1), "keras >= 3.15.1 refuses Lambda layers in safe mode"
+    for needed in ("tensorboard", "nbval", "pytest", "pydot", "scikit-learn", "matplotlib", "jupyter", "numpy"):
+        assert needed in names, f"{needed} missing from requirements.txt"
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (REPO / ".ci" / "run").read_text()
+    readme = (REPO / "README.md").read_text()
+    assert "set -euo pipefail" in ci and re.search(r"^make test$", ci, re.MULTILINE)
+    assert "KERASLAB_DATA_DIR" in ci
+    assert "make test" in readme and "make run" in readme
+
+
+def test_sanitize_file_parses_to_every_pattern():
+    text = SANITIZE.read_text()
+    regex_lines = [line for line in text.splitlines() if line.startswith("regex:")]
+    patterns = get_sanitize_patterns(text)
+    assert len(patterns) == len(regex_lines) >= 5, "a regex: line is not followed at once by its replace: line"
+    for regex, _ in patterns:
+        re.compile(regex)
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("3/3 - 0s - 12ms/step - accuracy: 0.9000 - loss: 0.3", "3/3 - T - T/step - accuracy: 0.9000 - loss: 0.3"),
+        ("1875/1875 - 4s - 2ms/step - loss: 0.2", "1875/1875 - T - T/step - loss: 0.2"),
+        ("313/313 - 1s - 3ms/step", "313/313 - T - T/step"),
+        ("<keras.src.models.Model object at 0x7f3a2b1c4d50>", "<keras.src.models.Model object at 0xADDRESS>"),
+        ("saved to /tmp/ci/clone/checkpoints/01_iris/x.keras", "saved to <REPO>/checkpoints/01_iris/x.keras"),
+        ("accuracy: 0.9667 - loss: 0.1234", "accuracy: 0.9667 - loss: 0.1234"),
+        ("Epoch 5/20", "Epoch 5/20"),
+    ],
+)
+def test_sanitize_examples(raw, expected):
+    assert sanitize(raw) == expected
+
+
+def test_notebooks_exist():
+    assert len(NOTEBOOKS) >= 1, "no numbered notebooks in notebooks/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_executed_and_clean(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    first = "".join(nb["cells"][0]["source"])
+    assert nb["cells"][0]["cell_type"] == "markdown" and first.startswith("# "), "header cell first"
+    sources = "\n".join("".join(c["source"]) for c in code)
+    markdown = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    # strict nbval compares nothing in cells without an execution count
+    unexecuted = [i for i, c in enumerate(code) if c.get("execution_count") is None]
+    assert not unexecuted, f"code cells {unexecuted} were never executed: regenerate with `make outputs`"
+    counts = [c["execution_count"] for c in code]
+    assert counts == list(range(1, len(code) + 1)), "outputs must come from one fresh-kernel run (make outputs)"
+    for i, c in enumerate(code):
+        tags = c.get("metadata", {}).get("tags", [])
+        errors = [o for o in c["outputs"] if o["output_type"] == "error"]
+        if "raises-exception" in tags:
+            assert errors, f"cell {i} is tagged raises-exception but raised nothing"
+        else:
+            assert not errors, f"cell {i} stored an error: {errors[0].get('ename')}: {errors[0].get('evalue')}"
+        assert "nbval-skip" not in tags, f"cell {i} is skipped"
+        text = json.dumps(c["outputs"])
+        assert "\\u001b[" not in text and "\\x1b[" not in text, f"cell {i} stored ANSI escapes (progress bars?)"
+        assert "/work/" not in text and "/home/" not in text, f"cell {i} stored an absolute path"
+    assert "NBVAL_RAISES_EXCEPTION" not in sources, "use the raises-exception tag; nbclient aborts on the comment"
+    assert "## Setup" in markdown and "## Introduction" in markdown
+    assert "keras.utils.set_random_seed(42)" in sources
+    assert "tf.config.experimental.enable_op_determinism()" in sources
+    assert 'os.environ["KERAS_BACKEND"] = "tensorflow"' in sources
+    assert "from keraslab" in sources or "import keraslab" in sources
+    assert "## Keras 3 pitfalls" in markdown
+    assert any("raises-exception" in c.get("metadata", {}).get("tags", []) for c in code)
+    assert "Headline:" in json.dumps([c["outputs"] for c in code]), "no headline metric for make run's table"

@@ -1,0 +1,78 @@
+"""The notebook runner behind `make run` / `make outputs`, on tiny notebooks."""
+
+import nbformat
+import pytest
+
+from keraslab import runner
+
+
+def make_notebook(path, *sources):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# tiny")] + [nbformat.v4.new_code_cell(s) for s in sources]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_headline_format(capsys):
+    runner.headline("test accuracy", 0.96667)
+    assert capsys.readouterr().out == "Headline: test accuracy = 0.9667\n"
+
+
+def test_table_lists_results_and_total():
+    table = runner._table(
+        [runner.Result("01_a.ipynb", 1.25, "ok", "acc = 0.9"), runner.Result("02_b.ipynb", 2.0, "FAILED")]
+    )
+    lines = table.splitlines()
+    assert lines[0].split("|")[0].strip() == "notebook"
+    assert "01_a.ipynb" in lines[2] and "1.2 s" in lines[2] and "acc = 0.9" in lines[2]
+    assert "FAILED" in lines[3]
+    assert lines[-1].startswith(" total") and "3.2 s" in lines[-1]
+
+
+def test_run_writes_copies_and_reads_headline(tmp_path):
+    nb1 = make_notebook(tmp_path / "01_one.ipynb", "x = 2 + 2\nprint('Headline: x = %d' % x)")
+    nb2 = make_notebook(tmp_path / "02_two.ipynb", "print('hello')")
+    out = tmp_path / "out"
+    results = runner.run_notebooks([nb1, nb2], out_dir=out, timeout=120)
+    assert [(r.notebook, r.status, r.headline) for r in results] == [
+        ("01_one.ipynb", "ok", "x = 4"),
+        ("02_two.ipynb", "ok", ""),
+    ]
+    executed = nbformat.read(out / "01_one.ipynb", as_version=4)
+    assert executed.cells[1].outputs[0]["text"] == "Headline: x = 4\n"
+    assert nbformat.read(nb1, as_version=4).cells[1].outputs == []  # the source notebook is untouched
+
+
+def test_failure_stops_the_run(tmp_path, capsys):
+    bad = make_notebook(tmp_path / "01_bad.ipynb", "print('before')", "raise RuntimeError('boom in cell 2')")
+    never = make_notebook(tmp_path / "02_never.ipynb", "print('after')")
+    results = runner.run_notebooks([bad, never], out_dir=tmp_path / "out", timeout=120)
+    assert [(r.notebook, r.status) for r in results] == [("01_bad.ipynb", "FAILED")]
+    err = capsys.readouterr().err
+    assert "01_bad.ipynb FAILED" in err and "raise RuntimeError('boom in cell 2')" in err and "boom in cell 2" in err
+    assert not (tmp_path / "out" / "02_never.ipynb").exists()
+
+
+def test_main_exit_codes(tmp_path, capsys):
+    ok = make_notebook(tmp_path / "01_ok.ipynb", "1 + 1")
+    assert runner.main([str(ok)]) == 0
+    assert "1/1 notebooks run" in capsys.readouterr().out
+    assert runner.main([str(tmp_path / "missing.ipynb")]) == 2
+
+
+def test_expected_exceptions_do_not_fail(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("1 / 0")
+    cell.metadata["tags"] = ["raises-exception"]
+    nb.cells = [cell, nbformat.v4.new_code_cell("print('went on')")]
+    nbformat.write(nb, tmp_path / "01_raises.ipynb")
+    (result,) = runner.run_notebooks([tmp_path / "01_raises.ipynb"], out_dir=tmp_path / "out", timeout=120)
+    assert result.status == "ok"
+
+
+@pytest.mark.parametrize("key", sorted(runner.STABLE_ENV))
+def test_stable_env_is_applied(key):
+    import os
+
+    runner.apply_stable_env()
+    assert key in os.environ
