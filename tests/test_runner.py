@@ -1,5 +1,7 @@
 """The notebook runner behind `make run` / `make outputs`, on tiny notebooks."""
 
+import json
+
 import nbformat
 import pytest
 
@@ -20,11 +22,11 @@ def test_headline_format(capsys):
 
 def test_table_lists_results_and_total():
     table = runner._table(
-        [runner.Result("01_a.ipynb", 1.25, "ok", "acc = 0.9"), runner.Result("02_b.ipynb", 2.0, "FAILED")]
+        [runner.Result("01_a.ipynb", 1.25, "ok", "acc = 0.9", 812.0), runner.Result("02_b.ipynb", 2.0, "FAILED")]
     )
     lines = table.splitlines()
     assert lines[0].split("|")[0].strip() == "notebook"
-    assert "01_a.ipynb" in lines[2] and "1.2 s" in lines[2] and "acc = 0.9" in lines[2]
+    assert "01_a.ipynb" in lines[2] and "1.2 s" in lines[2] and "acc = 0.9" in lines[2] and "812 MB" in lines[2]
     assert "FAILED" in lines[3]
     assert lines[-1].startswith(" total") and "3.2 s" in lines[-1]
 
@@ -57,6 +59,8 @@ def test_main_exit_codes(tmp_path, capsys):
     ok = make_notebook(tmp_path / "01_ok.ipynb", "1 + 1")
     assert runner.main([str(ok)]) == 0
     assert "1/1 notebooks run" in capsys.readouterr().out
+    saved = json.loads((runner.paths.build_dir() / "run_results.json").read_text())
+    assert saved["results"][0]["notebook"] == "01_ok.ipynb" and saved["results"][0]["peak_rss_mb"] > 10
     assert runner.main([str(tmp_path / "missing.ipynb")]) == 2
 
 

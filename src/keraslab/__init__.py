@@ -7,6 +7,8 @@ Modules (one concept each):
 - :mod:`keraslab.models`: builders for every model the lessons use.
 - :mod:`keraslab.callbacks`: Keras callbacks configured for the course's folders.
 - :mod:`keraslab.plots`: training curves and learning-rate plots.
+- :mod:`keraslab.saving`: atomic saves; safe loading with clear errors for bad files.
+- :mod:`keraslab.resume`: training that resumes after a kill (BackupAndRestore, done safely).
 - :mod:`keraslab.runner`: runs the notebooks headless (``make run``).
 
 Submodules are imported explicitly (``from keraslab import data``) so that

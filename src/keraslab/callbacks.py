@@ -25,10 +25,11 @@ from pathlib import Path
 
 import keras
 
-from keraslab import paths
+from keraslab import paths, saving
 from keraslab.paths import Run
 
 __all__ = [
+    "AtomicModelCheckpoint",
     "checkpoint",
     "early_stopping",
     "course_schedule",
@@ -41,6 +42,28 @@ __all__ = [
 ]
 
 
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """``keras.callbacks.ModelCheckpoint`` whose writes are atomic.
+
+    Keras writes checkpoints in place, so a kill during a save leaves a
+    truncated file where the last good one was. This subclass changes only
+    *how the file is written* (a temporary file in the same folder, then
+    ``os.replace``, see :mod:`keraslab.saving`); when and what to save stays
+    Keras's own logic.
+    """
+
+    def _save_model(self, epoch, batch, logs):
+        filepath = self._get_file_path(epoch, batch, logs)
+        if not self._should_save_model(epoch, batch, logs, filepath):
+            return
+        if self.save_weights_only:
+            saving.save_weights(self.model, filepath)
+        else:
+            saving.save_model(self.model, filepath)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
+
+
 def checkpoint(
     run: Run,
     filename: str = "best.keras",
@@ -51,7 +74,7 @@ def checkpoint(
     verbose: int = 0,
     **kwargs,
 ) -> keras.callbacks.ModelCheckpoint:
-    """A ``ModelCheckpoint`` (체크포인트) writing into ``run.checkpoint_dir``.
+    """A ``ModelCheckpoint`` (체크포인트) writing into ``run.checkpoint_dir``, atomically.
 
     Args:
         run: the run whose (fresh) checkpoint folder receives the files.
@@ -80,7 +103,7 @@ def checkpoint(
             f"'.weights.h5' (weights only) in Keras 3; use {stem + '.keras'!r} or "
             f"{stem + '.weights.h5'!r}"
         )
-    return keras.callbacks.ModelCheckpoint(
+    return AtomicModelCheckpoint(
         filepath=str(run.checkpoint_dir / filename),
         monitor=monitor,
         mode=mode,

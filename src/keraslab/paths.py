@@ -147,12 +147,14 @@ class Run:
         return f"{self.notebook}/{self.name}"
 
 
-def new_run(notebook: str, name: str) -> Run:
+def new_run(notebook: str, name: str, *, fresh: bool = True) -> Run:
     """Fresh, empty log and checkpoint folders for one training run.
 
     Args:
         notebook: the lesson's short name, e.g. ``"03_fashion"``.
         name: what the run is, e.g. ``"adam-dropout-0.3"``.
+        fresh: empty the folders (default). ``False`` keeps what an earlier,
+            interrupted attempt left, so resumable training can pick it up.
 
     Example::
 
@@ -163,6 +165,6 @@ def new_run(notebook: str, name: str) -> Run:
     return Run(
         notebook=notebook,
         name=name,
-        log_dir=run_dir("logs", notebook, name),
-        checkpoint_dir=run_dir("checkpoints", notebook, name),
+        log_dir=run_dir("logs", notebook, name, fresh=fresh),
+        checkpoint_dir=run_dir("checkpoints", notebook, name, fresh=fresh),
     )

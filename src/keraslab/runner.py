@@ -58,6 +58,41 @@ class Result:
     seconds: float
     status: str
     headline: str = ""
+    peak_rss_mb: float | None = None
+
+
+class _PeakRSS:
+    """Poll the memory (RSS) of this process's children, the kernel among them; keep the peak."""
+
+    def __init__(self, interval: float = 0.5):
+        import threading
+
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self):
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
 
 
 def apply_stable_env() -> None:
@@ -103,17 +138,18 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int) -
     )
     start = time.perf_counter()
     status, error = "ok", None
-    try:
-        client.execute()
-    except CellExecutionError as exc:
-        status, error = "FAILED", exc
-    except Exception as exc:  # kernel died, timeout, ...
-        status, error = "FAILED", exc
+    with _PeakRSS() as memory:
+        try:
+            client.execute()
+        except CellExecutionError as exc:
+            status, error = "FAILED", exc
+        except Exception as exc:  # kernel died, timeout, ...
+            status, error = "FAILED", exc
     seconds = time.perf_counter() - start
     bar.close()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_path)
-    result = Result(path.name, seconds, status, _headline_of(nb))
+    result = Result(path.name, seconds, status, _headline_of(nb), round(memory.peak / 2**20, 1))
     if error is not None:
         failing = next(
             (
@@ -135,17 +171,30 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int) -
 
 
 def _table(results: list[Result]) -> str:
-    rows = [("notebook", "wall time", "status", "headline metric")]
-    rows += [(r.notebook, f"{r.seconds:7.1f} s", r.status, r.headline) for r in results]
+    rows = [("notebook", "wall time", "peak RSS", "status", "headline metric")]
+    rows += [
+        (r.notebook, f"{r.seconds:7.1f} s", f"{r.peak_rss_mb:6.0f} MB" if r.peak_rss_mb else "", r.status, r.headline)
+        for r in results
+    ]
     total = sum(r.seconds for r in results)
-    rows.append(("total", f"{total:7.1f} s", "", ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    rows.append(("total", f"{total:7.1f} s", "", "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
     line = "+".join("-" * (w + 2) for w in widths)
 
     def fmt(row: tuple[str, ...]) -> str:
         return "|".join(f" {cell:<{w}} " for cell, w in zip(row, widths, strict=True))
 
     return "\n".join([fmt(rows[0]), line, *map(fmt, rows[1:-1]), line, fmt(rows[-1])])
+
+
+def _write_results(results: list[Result]) -> None:
+    """Keep the table as build/run_results.json (the benchmark reports it)."""
+    import json
+    from dataclasses import asdict
+
+    out = paths.build_dir() / "run_results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"results": [asdict(r) for r in results]}, indent=2))
 
 
 def run_notebooks(
@@ -193,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run_notebooks(notebooks, in_place=args.in_place, timeout=args.timeout)
     print()
     print(_table(results))
+    _write_results(results)
     where = "notebooks/ (in place)" if args.in_place else paths.relative(paths.build_dir() / "notebooks")
     print(
         f"\n{len(results)}/{len(notebooks)} notebooks run in {time.perf_counter() - start:.0f} s; "
