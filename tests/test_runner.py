@@ -80,3 +80,12 @@ def test_stable_env_is_applied(key):
 
     runner.apply_stable_env()
     assert key in os.environ
+
+
+def test_in_place_failure_leaves_the_notebook_untouched(tmp_path):
+    bad = make_notebook(tmp_path / "01_bad.ipynb", "print('before')", "raise RuntimeError('boom')")
+    before = bad.read_bytes()
+    (result,) = runner.run_notebooks([bad], in_place=True, timeout=120)
+    assert result.status == "FAILED"
+    assert bad.read_bytes() == before
+    assert (runner.paths.build_dir() / "notebooks" / "01_bad.ipynb").exists()

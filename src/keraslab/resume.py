@@ -289,6 +289,9 @@ def demo_model(num_features: int = 20, num_classes: int = 3, learning_rate: floa
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
+    # Build the optimizer's variables now, so loading a weights file (which carries
+    # the optimizer state too) restores them instead of warning that it skipped them.
+    model.optimizer.build(model.trainable_variables)
     return model
 
 

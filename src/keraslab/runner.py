@@ -29,14 +29,16 @@ from keraslab import paths
 __all__ = ["STABLE_ENV", "apply_stable_env", "headline", "run_notebooks", "main"]
 
 #: Environment for kernels, so stored outputs are the same on every run:
-#: no C++ log lines with timestamps, no oneDNN-dependent rounding, stable hashes
-#: and warning locations. ``pytest`` sets the same (see ``conftest.py``).
+#: no C++ log lines with timestamps, no oneDNN-dependent rounding, stable hashes.
+#: ``pytest`` sets the same (see ``conftest.py``). Not set on purpose:
+#: ``IPYKERNEL_CELL_NAME``, which would give every cell the same file name and so
+#: break AutoGraph's source lookup for ``tf.function``s defined in an earlier cell;
+#: the sanitize file maps the per-cell file names to ``<IPY-INPUT>`` instead.
 STABLE_ENV = {
     "KERAS_BACKEND": "tensorflow",
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "TF_ENABLE_ONEDNN_OPTS": "0",
     "PYTHONHASHSEED": "0",
-    "IPYKERNEL_CELL_NAME": "<IPY-INPUT>",
     "PYTHONWARNINGS": "ignore::DeprecationWarning",
 }
 
@@ -147,6 +149,9 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int) -
             status, error = "FAILED", exc
     seconds = time.perf_counter() - start
     bar.close()
+    if error is not None and out_path.resolve() == path.resolve():
+        # never overwrite a tracked notebook with a failed run
+        out_path = paths.build_dir() / "notebooks" / path.name
     out_path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_path)
     result = Result(path.name, seconds, status, _headline_of(nb), round(memory.peak / 2**20, 1))
