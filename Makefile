@@ -5,6 +5,8 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# headless Chromium, for the TensorBoard browser test only (make test)
+BROWSER_STAMP := $(VENV)/.browser
 
 # Offline data: use ../shared/data when it exists and nothing else was chosen.
 ifeq ($(origin KERASLAB_DATA_DIR), undefined)
@@ -42,10 +44,14 @@ run: $(STAMP)
 outputs: $(STAMP)
 	$(BIN)/python -m keraslab.runner --in-place $(NOTEBOOKS)
 
-test: $(STAMP)
+$(BROWSER_STAMP): scripts/install_browser.sh | $(STAMP)
+	bash scripts/install_browser.sh
+	@touch $(BROWSER_STAMP)
+
+test: $(STAMP) $(BROWSER_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) $(BROWSER_STAMP)
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -1,0 +1,332 @@
+"""The TensorBoard logs the notebooks wrote, read back with TensorBoard's own reader.
+
+pytest collects a folder's files in name order, so under ``pytest --nbval`` this file
+runs right after the numbered notebooks have executed (and written
+``logs/<notebook>/<run>``). It reads the real logs folder (``paths.logs_dir()``), not a
+tmp one: ``tests/conftest.py``'s fixtures do not apply here.
+
+Which runs to expect comes from the notebooks' own code: every
+``new_run("<notebook>", "<run>")`` call whose arguments are string literals or names
+bound to string literals (``SHORT = "03_fashion"``). For each run:
+
+* ``logs/<notebook>/<run>`` exists (``new_run`` makes it);
+* if it holds any ``epoch_*`` scalar (Keras's TensorBoard callback logged at least one
+  epoch): ``train/`` has ``epoch_loss``; every ``epoch_*`` tag has steps 0..n-1;
+  ``validation/``, when written, has ``epoch_loss`` with the same steps as ``train/``;
+  ``epoch_learning_rate``, when logged, has as many steps as ``epoch_loss``;
+* a run made in a cell that passes a TensorBoard callback to a call
+  (``fit(callbacks=[..., callbacks.tensorboard(run)])``, also through a name bound in that
+  cell, or ``resumable_callbacks(run)``), in a cell not tagged ``raises-exception``, must
+  have ``epoch_loss``; and every notebook that calls ``tensorboard(...)`` /
+  ``TensorBoard(...)`` / ``resumable_callbacks(...)`` has at least one run with it.
+
+Runs without TensorBoard logs (checkpoint-only runs, a ``fit`` that fails on purpose
+before its first epoch ends) are listed, not checked. When the session also runs
+notebooks, only those notebooks' runs are checked (so ``pytest notebooks/03_*.ipynb
+notebooks/test_tensorboard_logs.py`` works); alone, this file checks every notebook.
+
+The table of runs, tags and steps is printed (``pytest -s`` or ``-rP`` shows it).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tensorboard.backend.event_processing import event_accumulator
+
+from keraslab import paths
+
+HERE = Path(__file__).resolve().parent
+NOTEBOOKS = sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
+TB_CALLS = {"tensorboard", "TensorBoard", "resumable_callbacks"}
+SKIP_TAGS = {"raises-exception", "nbval-skip", "skip-execution"}
+SUBRUNS = ("train", "validation")
+
+
+@dataclass
+class ExpectedRun:
+    notebook: str  # the name given to new_run, e.g. "03_fashion"
+    run: str
+    source: str  # "03_fashion_mnist_dropout_early_stopping.ipynb cell 13"
+    needs_tensorboard: bool = False  # made in a cell that passes a TensorBoard callback to a call
+
+
+@dataclass
+class NotebookRuns:
+    path: Path
+    runs: list[ExpectedRun] = field(default_factory=list)
+    calls_tensorboard: bool = False
+    unresolved: list[str] = field(default_factory=list)  # new_run calls with non-literal arguments
+
+
+def _python(source: str) -> str:
+    """A cell's source with IPython magics and shell escapes blanked out."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
+def _call_name(node: ast.Call) -> str | None:
+    if isinstance(node.func, ast.Name):
+        return node.func.id
+    if isinstance(node.func, ast.Attribute):
+        return node.func.attr
+    return None
+
+
+def _is_tensorboard_call(node: ast.Call) -> bool:
+    name = _call_name(node)
+    if name not in TB_CALLS:
+        return False
+    if name == "resumable_callbacks":  # adds a TensorBoard callback unless tensorboard=False
+        return not any(
+            k.arg == "tensorboard" and isinstance(k.value, ast.Constant) and k.value.value is False
+            for k in node.keywords
+        )
+    return True
+
+
+def _contains_tensorboard(node: ast.AST, names: set[str] = frozenset()) -> bool:
+    """Whether ``node`` calls a TensorBoard callback factory or refers to one of ``names``."""
+    return any(
+        (isinstance(n, ast.Call) and _is_tensorboard_call(n)) or (isinstance(n, ast.Name) and n.id in names)
+        for n in ast.walk(node)
+    )
+
+
+def discover(notebook: Path) -> NotebookRuns:
+    """The runs a notebook's code makes with ``new_run(...)``."""
+    nb = json.loads(notebook.read_text())
+    cells = [
+        (i, cell, _python("".join(cell["source"]))) for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code"
+    ]
+    trees = {}
+    for i, _, code in cells:
+        try:
+            trees[i] = ast.parse(code)
+        except SyntaxError:
+            trees[i] = None
+    # names bound to a string literal anywhere at top level (SHORT = "03_fashion")
+    constants: dict[str, str] = {}
+    for tree in trees.values():
+        for stmt in tree.body if tree else ():
+            target = value = None
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                target, value = stmt.targets[0], stmt.value
+            elif isinstance(stmt, ast.AnnAssign):
+                target, value = stmt.target, stmt.value
+            if isinstance(target, ast.Name) and isinstance(value, ast.Constant) and isinstance(value.value, str):
+                constants[target.id] = value.value
+
+    def literal(node: ast.AST | None) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.Name):
+            return constants.get(node.id)
+        return None
+
+    found = NotebookRuns(notebook)
+    for i, cell, code in cells:
+        tree = trees[i]
+        skipped = bool(SKIP_TAGS & set(cell.get("metadata", {}).get("tags", [])))
+        if tree is None:  # not plain Python: fall back to a regex for literal calls
+            calls = [(m[0], m[1], True) for m in re.findall(r"new_run\(\s*\"([^\"]+)\"\s*,\s*\"([^\"]+)\"", code)]
+            cell_tb = bool(re.search(r"\b(tensorboard|TensorBoard)\(", code))
+            passes_tb = False
+        else:
+            calls = []
+            cell_tb = passes_tb = False
+            # names this cell binds to a TensorBoard callback, or to a list holding one
+            tb_names = {
+                t.id
+                for stmt in ast.walk(tree)
+                if isinstance(stmt, ast.Assign) and _contains_tensorboard(stmt.value)
+                for t in stmt.targets
+                if isinstance(t, ast.Name)
+            }
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Call):
+                    continue
+                if _is_tensorboard_call(node):
+                    cell_tb = True
+                for k in node.keywords:  # fit(callbacks=[..., tensorboard]), fit_custom(callbacks_list=...)
+                    if k.arg and "callbacks" in k.arg and _contains_tensorboard(k.value, tb_names):
+                        passes_tb = True
+                if _call_name(node) == "new_run":
+                    kw = {k.arg: k.value for k in node.keywords}
+                    nb_name = literal(node.args[0] if node.args else kw.get("notebook"))
+                    run = literal(node.args[1] if len(node.args) > 1 else kw.get("name"))
+                    calls.append((nb_name, run, nb_name is not None and run is not None))
+        if cell_tb and not skipped:
+            found.calls_tensorboard = True
+        for nb_name, run, ok in calls:
+            where = f"{notebook.name} cell {i}"
+            if not ok:
+                found.unresolved.append(where)
+                continue
+            found.runs.append(ExpectedRun(nb_name, run, where, needs_tensorboard=passes_tb and not skipped))
+    return found
+
+
+@dataclass
+class SubRun:
+    steps: dict[str, list[int]]  # scalar tag -> steps, as TensorBoard shows them
+
+
+def read_subrun(folder: Path) -> SubRun | None:
+    """Scalar tags and their steps in one ``train/`` or ``validation/`` folder, or None."""
+    if not folder.is_dir() or not any(folder.glob("events.out.tfevents.*")):
+        return None
+    acc = event_accumulator.EventAccumulator(
+        str(folder), size_guidance={event_accumulator.SCALARS: 0, event_accumulator.TENSORS: 0}
+    )
+    acc.Reload()
+    tags = acc.Tags()
+    steps = {tag: [e.step for e in acc.Scalars(tag)] for tag in tags["scalars"]}
+    for tag in tags["tensors"]:  # TF2 summaries (Keras 3) are stored as tensors
+        if acc.SummaryMetadata(tag).plugin_data.plugin_name == "scalars":
+            steps[tag] = [e.step for e in acc.Tensors(tag)]
+    return SubRun(steps)
+
+
+def _span(steps: list[int]) -> str:
+    return f"{len(steps)} ({min(steps)}-{max(steps)})" if steps else "0"
+
+
+def check_run(expected: ExpectedRun, logs: Path) -> tuple[list[str], list[str], bool]:
+    """(problems, table rows, has epoch_loss) for one run."""
+    label = f"{expected.notebook}/{expected.run}"
+    folder = logs / expected.notebook / expected.run
+    if not folder.is_dir():
+        return (
+            [f"{label}: {paths.relative(folder)} missing (made in {expected.source}; did the notebook run?)"],
+            [f"| {label} | (missing) | |"],
+            False,
+        )
+    sub = {name: read_subrun(folder / name) for name in SUBRUNS}
+    epoch_tags = {
+        name: {t: s for t, s in r.steps.items() if t.startswith("epoch_")} for name, r in sub.items() if r is not None
+    }
+    rows = []
+    for name in SUBRUNS:
+        if sub[name] is None:
+            continue
+        tags = sub[name].steps
+        shown = ", ".join(f"{t} {_span(s)}" for t, s in sorted(tags.items())) or "(no scalars)"
+        rows.append(f"| {label} | {name} | {shown} |")
+    if not any(epoch_tags.values()):
+        note = "no event files" if not any(sub.values()) else "no epoch scalars"
+        rows.append(f"| {label} | ({note}) | |")
+        if expected.needs_tensorboard:
+            return [f"{label}: {expected.source} calls a TensorBoard callback but the run has {note}"], rows, False
+        return [], rows, False
+
+    problems = []
+    train = epoch_tags.get("train", {})
+    if "epoch_loss" not in train:
+        problems.append(f"{label}: train/ has no epoch_loss (tags: {sorted(train)})")
+    for name, tags in epoch_tags.items():
+        for tag, steps in tags.items():
+            if steps != list(range(len(steps))):
+                problems.append(f"{label}: {name}/{tag} steps are not 0..n-1: {steps}")
+    loss = train.get("epoch_loss")
+    val = epoch_tags.get("validation")
+    if val is not None and loss is not None:
+        if "epoch_loss" not in val:
+            problems.append(f"{label}: validation/ has no epoch_loss (tags: {sorted(val)})")
+        elif len(val["epoch_loss"]) != len(loss):
+            problems.append(f"{label}: {len(loss)} train epochs but {len(val['epoch_loss'])} validation epochs")
+    lr = train.get("epoch_learning_rate")
+    if lr is not None and loss is not None and len(lr) != len(loss):
+        problems.append(f"{label}: epoch_learning_rate has {len(lr)} steps, epoch_loss {len(loss)}")
+    return problems, rows, loss is not None
+
+
+def _notebooks_in_session(request) -> list[Path]:
+    ran = {Path(item.path).resolve() for item in request.session.items if Path(item.path).suffix == ".ipynb"}
+    chosen = [nb for nb in NOTEBOOKS if nb.resolve() in ran]
+    return chosen or NOTEBOOKS
+
+
+def test_notebook_runs_have_consistent_tensorboard_logs(request):
+    assert NOTEBOOKS, f"no numbered notebooks in {HERE}"
+    logs = paths.logs_dir()
+    notebooks = _notebooks_in_session(request)
+    problems: list[str] = []
+    table = ["| run | sub-run | scalar tags: steps |", "|---|---|---|"]
+    checked = with_loss = expected_min = 0
+    seen: dict[tuple[str, str], ExpectedRun] = {}
+    for nb in notebooks:
+        found = discover(nb)
+        runs: dict[tuple[str, str], ExpectedRun] = {}
+        for r in found.runs:  # one entry per run; needs_tensorboard if any of its cells passes TensorBoard
+            key = (r.notebook, r.run)
+            if key in runs:
+                runs[key].needs_tensorboard |= r.needs_tensorboard
+            else:
+                runs[key] = r
+        nb_loss = False
+        for key, r in runs.items():
+            if key in seen:
+                continue
+            seen[key] = r
+            run_problems, rows, has_loss = check_run(r, logs)
+            problems += run_problems
+            table += rows
+            checked += 1
+            with_loss += has_loss
+            nb_loss |= has_loss
+        if found.calls_tensorboard:
+            expected_min += 1
+            if not nb_loss:
+                problems.append(f"{nb.name} calls a TensorBoard callback but none of its runs logged epoch_loss")
+        strict = [r for r in runs.values() if r.needs_tensorboard]
+        print(
+            f"{nb.name}: {len(runs)} runs ({len(strict)} passing a TensorBoard callback in the same cell)"
+            + (f"; new_run calls with computed names, not checked: {found.unresolved}" if found.unresolved else "")
+        )
+    print(f"\nTensorBoard logs under {paths.relative(logs)}: {checked} runs, {with_loss} with epoch_loss")
+    print("\n".join(table))
+    assert checked, f"no new_run(...) calls found in {[nb.name for nb in notebooks]}"
+    # at least one run with epoch_loss per notebook that calls a TensorBoard callback
+    assert with_loss >= max(expected_min, 1), f"only {with_loss} runs logged epoch_loss, expected >= {expected_min}"
+    assert not problems, "TensorBoard logs:\n" + "\n".join(problems)
+
+
+def test_discovery_reads_literal_and_constant_run_names(tmp_path):
+    """The parser behind the test above, on a made-up notebook."""
+
+    def cell(source, tags=()):
+        return {"cell_type": "code", "source": source, "metadata": {"tags": list(tags)}, "outputs": []}
+
+    nb = {
+        "cells": [
+            cell('%load_ext tensorboard\nSHORT = "07_demo"\nfrom keraslab import callbacks, paths'),
+            cell('run = paths.new_run(SHORT, "a")\nmodel.fit(x, y, callbacks=[callbacks.tensorboard(run)])'),
+            cell('run = paths.new_run("07_demo", name="b")  # checkpoint only'),
+            cell('run = paths.new_run(SHORT, "c")\nfit(callbacks=resume.resumable_callbacks(run, tensorboard=False))'),
+            cell('run = paths.new_run(SHORT, "d")\ncallbacks.tensorboard(run).oops()', tags=["raises-exception"]),
+            cell('for name in ["e"]:\n    paths.new_run(SHORT, name)'),
+            cell('run = paths.new_run(SHORT, "f")\ntb = callbacks.tensorboard(run)  # created ...\nmodel.fit(x, y)'),
+            cell('run = paths.new_run(SHORT, "g")\ntb = [callbacks.tensorboard(run)]\nfit_custom(callbacks_list=tb)'),
+            {"cell_type": "markdown", "source": 'paths.new_run("no", "markdown")', "metadata": {}},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path = tmp_path / "07_demo.ipynb"
+    path.write_text(json.dumps(nb))
+    found = discover(path)
+    assert [(r.notebook, r.run, r.needs_tensorboard) for r in found.runs] == [
+        ("07_demo", "a", True),
+        ("07_demo", "b", False),
+        ("07_demo", "c", False),
+        ("07_demo", "d", False),
+        ("07_demo", "f", False),
+        ("07_demo", "g", True),
+    ]
+    assert found.calls_tensorboard
+    assert found.unresolved == ["07_demo.ipynb cell 5"]

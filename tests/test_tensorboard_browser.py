@@ -1,0 +1,307 @@
+"""End to end: a Keras run's logs, served by the real TensorBoard, seen in a real browser.
+
+1. a two-epoch ``fit`` of a tiny model with ``keraslab.callbacks.tensorboard(run)``
+   (into the tmp folders of the autouse fixture in ``conftest.py``);
+2. ``tensorboard --logdir`` on a free loopback port, checked over its HTTP API;
+3. headless Chromium opens the Time Series page; the test waits until the
+   ``epoch_loss`` card has drawn both runs, then checks the rendered DOM and saves
+   a screenshot to ``build/screenshots/tensorboard.png`` in the repository.
+
+Chromium is driven over ``--remote-debugging-pipe`` (the DevTools protocol on two
+file descriptors; no extra Python package). Plain ``chromium --dump-dom`` /
+``--screenshot`` runs were tried first: TensorBoard draws a card only when its
+IntersectionObserver reports it visible, and under ``--virtual-time-budget`` that
+fired in about half the runs, leaving an empty card; waiting in real time for the
+card to appear is reliable.
+
+Needs Chromium: ``bash scripts/install_browser.sh`` (or ``CHROMIUM=/path/to/chrome``).
+The test fails, never skips, when it is missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import io
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from keraslab import callbacks, paths
+
+NOTEBOOK, RUN = "00_tensorboard", "tiny-2ep"
+LABEL = f"{NOTEBOOK}/{RUN}"
+RUNS = [f"{LABEL}/train", f"{LABEL}/validation"]
+WINDOW = (1400, 1000)
+SERVER_START_S = 90  # TensorBoard imports TensorFlow: ~25 s on a busy 2-core machine
+BROWSER_S = 60
+
+
+def _browser() -> str:
+    name = os.environ.get("CHROMIUM", "chromium")
+    found = shutil.which(name)
+    if not found:
+        pytest.fail(
+            f"headless Chromium not found ({name!r} is not on PATH): run `bash scripts/install_browser.sh` "
+            "(or set CHROMIUM=/path/to/chrome)",
+            pytrace=False,
+        )
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    """Stop ``proc`` and its process group (it was started in a new session)."""
+    if proc is None or proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _get(url: str, timeout: float = 10):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+def _tail(path: Path, n: int = 2000) -> str:
+    return path.read_text(errors="replace")[-n:] if path.exists() else "(no log)"
+
+
+def _start_tensorboard(logdir: Path, workdir: Path) -> tuple[subprocess.Popen, str, Path]:
+    port = _free_port()
+    log = workdir / f"tensorboard-{port}.log"
+    env = {**os.environ, "TMPDIR": str(workdir)}  # its .tensorboard-info/ stays private
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tensorboard.main", f"--logdir={logdir}", "--host=127.0.0.1",
+             f"--port={port}", "--reload_interval=1"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )  # fmt: skip
+    return proc, f"http://127.0.0.1:{port}", log
+
+
+def _wait_for_runs(proc: subprocess.Popen, base: str, log: Path) -> list[str]:
+    deadline = time.monotonic() + SERVER_START_S
+    runs: list[str] = []
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"tensorboard exited with {proc.returncode}:\n{_tail(log)}")
+        try:
+            runs = _get(f"{base}/data/runs", timeout=5)
+            if set(RUNS) <= set(runs):
+                return runs
+        except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"tensorboard at {base} did not list {RUNS} within {SERVER_START_S} s (saw {runs}):\n{_tail(log)}")
+
+
+class DevTools:
+    """A minimal client of the Chrome DevTools protocol over ``--remote-debugging-pipe``:
+    Chromium reads NUL-terminated JSON commands on fd 3 and answers on fd 4."""
+
+    def __init__(self, argv: list[str], stderr_path: Path):
+        to_browser_r, self._to_browser = os.pipe()
+        self._from_browser, from_browser_w = os.pipe()
+        # copies above fd 100, so that dup2 to 3 and 4 in the child cannot clobber them
+        hi = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (to_browser_r, from_browser_w)]
+        for fd in hi:
+            os.set_inheritable(fd, True)
+
+        def child_fds():
+            os.dup2(hi[0], 3)
+            os.dup2(hi[1], 4)
+
+        with stderr_path.open("wb") as err:
+            # close_fds=False: subprocess would otherwise close 3 and 4 after child_fds ran.
+            # Python's own descriptors are non-inheritable, so nothing else leaks.
+            self.proc = subprocess.Popen(
+                [*argv, "--remote-debugging-pipe", "about:blank"],
+                stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT,
+                preexec_fn=child_fds, close_fds=False, start_new_session=True,
+            )  # fmt: skip
+        for fd in (to_browser_r, from_browser_w, *hi):
+            os.close(fd)
+        self._buf = b""
+        self._id = 0
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30):
+        self._id += 1
+        msg = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        os.write(self._to_browser, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\0" in self._buf:
+                raw, self._buf = self._buf.split(b"\0", 1)
+                reply = json.loads(raw)
+                if reply.get("id") == self._id:
+                    if "error" in reply:
+                        raise RuntimeError(f"{method}: {reply['error']}")
+                    return reply["result"]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"Chromium did not answer {method} within {timeout} s")
+            ready, _, _ = select.select([self._from_browser], [], [], left)
+            if ready:
+                chunk = os.read(self._from_browser, 1 << 20)
+                if not chunk:
+                    raise RuntimeError(f"Chromium closed the DevTools pipe during {method}")
+                self._buf += chunk
+
+    def close(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                self.send("Browser.close", timeout=5)
+                self.proc.wait(5)
+        except (OSError, RuntimeError, TimeoutError, subprocess.TimeoutExpired):
+            pass
+        finally:
+            _stop(self.proc)
+            for fd in (self._to_browser, self._from_browser):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+
+# True once the epoch_loss card shows a chart and a data-table row for every run.
+READY_JS = """(() => {
+  const cards = [...document.querySelectorAll('scalar-card')];
+  const card = cards.find(c => c.textContent.includes('epoch_loss'));
+  const rows = card ? [...card.querySelectorAll('tb-data-table-content-row')].map(r => r.textContent.trim()) : [];
+  const runs = __RUNS__;
+  const chart = !!(card && card.querySelector('canvas, svg path, line-chart'));
+  const ready = chart && runs.every(r => rows.some(t => t.includes(r)));
+  return JSON.stringify({cards: cards.length, chart: chart, rows: rows, ready: ready});
+})()""".replace("__RUNS__", json.dumps(RUNS))
+
+
+def _render(browser: str, url: str, workdir: Path) -> tuple[str, bytes, dict]:
+    """Open ``url`` in headless Chromium; wait for the epoch_loss card; return (DOM, PNG, state)."""
+    argv = [
+        browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={workdir / 'chromium-profile'}",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+    ]  # fmt: skip
+    tools = DevTools(argv, workdir / "chromium.log")
+    try:
+        target = tools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        sid = tools.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        tools.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": WINDOW[0], "height": WINDOW[1], "deviceScaleFactor": 1, "mobile": False},
+            sid,
+        )
+        tools.send("Page.navigate", {"url": url}, sid)
+        deadline = time.monotonic() + BROWSER_S
+        state: dict = {}
+        while time.monotonic() < deadline:
+            value = tools.send("Runtime.evaluate", {"expression": READY_JS, "returnByValue": True}, sid)
+            state = json.loads(value["result"].get("value") or "{}")
+            if state.get("ready"):
+                break
+            time.sleep(0.5)
+        time.sleep(1.0)  # let the chart finish its last frame before the screenshot
+        html = tools.send(
+            "Runtime.evaluate", {"expression": "document.documentElement.outerHTML", "returnByValue": True}, sid
+        )["result"]["value"]
+        png = base64.b64decode(tools.send("Page.captureScreenshot", {"format": "png"}, sid)["data"])
+        return html, png, state
+    finally:
+        tools.close()
+
+
+def _train_tiny_model() -> paths.Run:
+    keras.utils.set_random_seed(0)
+    run = paths.new_run(NOTEBOOK, RUN)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:48], y[:48], validation_data=(x[48:], y[48:]), epochs=2, batch_size=16, verbose=0,
+              callbacks=[callbacks.tensorboard(run)])  # fmt: skip
+    return run
+
+
+def test_tensorboard_serves_and_renders_a_keras_run(tmp_path):
+    browser = _browser()  # fail early, before the slow parts
+    logdir = paths.logs_dir()  # tmp_path/logs: set by the autouse fixture in conftest.py
+    assert tmp_path in logdir.parents or logdir.is_relative_to(tmp_path)
+    logdir.mkdir(parents=True, exist_ok=True)
+    shots = paths.repo_root() / "build" / "screenshots"  # the real build/, not the fixture's tmp one
+    shots.mkdir(parents=True, exist_ok=True)
+
+    # TensorBoard starts (~20 s: it imports TensorFlow) while the model trains.
+    server, base, server_log = _start_tensorboard(logdir, tmp_path)
+    try:
+        run = _train_tiny_model()
+        assert sorted(p.name for p in run.log_dir.iterdir()) == ["train", "validation"]
+
+        runs = _wait_for_runs(server, base, server_log)
+        assert set(RUNS) <= set(runs), runs
+        tags = _get(f"{base}/data/plugin/scalars/tags")
+        for r in RUNS:
+            assert {"epoch_loss", "epoch_accuracy"} <= set(tags[r]), (r, tags.get(r))
+        assert "epoch_learning_rate" in tags[RUNS[0]], tags[RUNS[0]]
+        for r in RUNS:
+            query = urllib.parse.urlencode({"run": r, "tag": "epoch_loss"})
+            points = _get(f"{base}/data/plugin/scalars/scalars?{query}")  # [[wall_time, step, value], ...]
+            assert [p[1] for p in points] == [0, 1], (r, points)
+            assert all(np.isfinite(p[2]) for p in points), (r, points)
+
+        url = f"{base}/?{urllib.parse.urlencode({'tagFilter': 'epoch_loss'})}#timeseries"
+        html, png, state = _render(browser, url, tmp_path)
+    finally:
+        _stop(server)
+    assert server.poll() is not None, "tensorboard is still running"
+
+    (shots / "tensorboard.png").write_bytes(png)
+    (shots / "tensorboard.dom.html").write_text(html)
+    where = f"(DOM in {paths.relative(shots / 'tensorboard.dom.html')}, Chromium log {tmp_path / 'chromium.log'})"
+    assert state.get("ready"), f"the epoch_loss card did not show both runs within {BROWSER_S} s: {state} {where}"
+    assert "<scalar-card" in html and "epoch_loss" in html, where
+    for r in RUNS:
+        assert r in html, f"{r} not on the page {where}"
+
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.size == WINDOW, (image.format, image.size)
+    rgb = np.asarray(image.convert("RGB")).astype(int)
+    height = rgb.shape[0]
+    assert len(png) > 30_000, f"screenshot only {len(png)} bytes"
+    colours = np.unique(rgb[::4, ::4].reshape(-1, 3), axis=0)
+    assert len(colours) > 50, f"screenshot has only {len(colours)} colours: blank page?"
+    header = rgb[: height // 20]  # TensorBoard's orange (#f57c00) top bar
+    orange = (np.abs(header - np.array([245, 124, 0])).sum(axis=2) < 40).mean()
+    assert orange > 0.5, f"no TensorBoard header in the screenshot ({orange:.0%} orange)"
