@@ -61,7 +61,7 @@ tensorboard: $(STAMP)
 	$(BIN)/tensorboard --logdir=logs --host=localhost --port=6006
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab notebooks
 
 clean-logs:
 	find logs -mindepth 1 ! -name README.md -exec rm -rf {} +

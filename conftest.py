@@ -9,4 +9,4 @@ from keraslab.runner import apply_stable_env
 
 apply_stable_env()
 
-collect_ignore_glob = ["build/*", ".venv/*", "scripts/*"]
+collect_ignore_glob = ["build/*", ".venv/*", "scripts/*", "tests/ipython/*"]

@@ -98,12 +98,17 @@ class _PeakRSS:
 
 
 def apply_stable_env() -> None:
-    """Set :data:`STABLE_ENV` (where not already set) and point IPython at the
+    """Set :data:`STABLE_ENV` (where not already set), point IPython at the
     repo's headless profile (``tests/ipython``), which keeps TensorFlow's C++ log
-    lines out of cell outputs."""
+    lines out of cell outputs, and put this interpreter's ``bin/`` first on PATH."""
     for key, value in STABLE_ENV.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("IPYTHONDIR", str(paths.repo_root() / "tests" / "ipython"))
+    # The kernel runs this interpreter; put its bin/ first on PATH so that what the
+    # notebooks call by name (`%tensorboard` finds `tensorboard`) is the venv's.
+    bin_dir = os.path.dirname(sys.executable)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 def _headline_of(nb) -> str:
