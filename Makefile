@@ -15,7 +15,7 @@ ifeq ($(origin KERASLAB_DATA_DIR), undefined)
   endif
 endif
 
-.PHONY: help install run outputs test test-unit lint tensorboard lab clean clean-logs
+.PHONY: help install run outputs test test-unit lint tensorboard lab bench distributed-demo clean clean-logs
 
 help:
 	@echo "make run          execute every notebook (build/notebooks/), print a results table"
@@ -25,6 +25,8 @@ help:
 	@echo "make tensorboard  serve logs/ on http://localhost:6006"
 	@echo "make lab          start JupyterLab"
 	@echo "make lint         ruff over src, tests and notebooks"
+	@echo "make bench        the benchmark (benchmarks/results/latest.md)"
+	@echo "make distributed-demo  two MultiWorkerMirroredStrategy workers on 127.0.0.1"
 	@echo "make clean        remove logs, checkpoints, figures, build"
 
 install: $(STAMP)
@@ -55,13 +57,19 @@ test-unit: $(STAMP) $(BROWSER_STAMP)
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests notebooks conftest.py
+	$(BIN)/ruff check src tests notebooks benchmarks conftest.py
 
 tensorboard: $(STAMP)
 	$(BIN)/tensorboard --logdir=logs --host=localhost --port=6006
 
 lab: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab notebooks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
+distributed-demo: $(STAMP)
+	$(BIN)/python -m keraslab.distribute job --workers 2 -- --epochs 6 --run two-workers --fresh
 
 clean-logs:
 	find logs -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -9,6 +9,8 @@ Modules (one concept each):
 - :mod:`keraslab.plots`: training curves and learning-rate plots.
 - :mod:`keraslab.saving`: atomic saves; safe loading with clear errors for bad files.
 - :mod:`keraslab.resume`: training that resumes after a kill (BackupAndRestore, done safely).
+- :mod:`keraslab.distribute`: tf.distribute strategies; a multi-worker training loop with checkpoints.
+- :mod:`keraslab.training`: faster input pipelines and compile settings (measured in benchmarks/).
 - :mod:`keraslab.runner`: runs the notebooks headless (``make run``).
 
 Submodules are imported explicitly (``from keraslab import data``) so that

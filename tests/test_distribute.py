@@ -1,0 +1,270 @@
+"""keraslab.distribute: strategy choice, TF_CONFIG, and real multi-worker jobs on 127.0.0.1.
+
+The job tests start worker processes (``python -m keraslab.distribute worker``),
+each with its own TF_CONFIG and free loopback ports, all bounded by a timeout;
+``run_job`` kills whatever is still running when it returns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keraslab import distribute
+
+EPOCHS = 4
+KILL_AFTER = 2  # worker 1 is killed right after it reports (and saves) this epoch
+SAMPLES = 4000
+PER_REPLICA_BATCH = 32
+JOB_TIMEOUT = 240
+
+TWO_WORKERS = {
+    "cluster": {"worker": ["127.0.0.1:5000", "127.0.0.1:5001"]},
+    "task": {"type": "worker", "index": 1},
+}
+
+
+# --------------------------------------------------------------------------- strategy_from_env and helpers
+def test_default_strategy_without_tf_config(monkeypatch, capsys):
+    import tensorflow as tf
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    strategy = distribute.strategy_from_env()
+    assert strategy is tf.distribute.get_strategy()
+    assert strategy.num_replicas_in_sync == 1
+    assert capsys.readouterr().out == "Strategy: default (no distribution), replicas in sync: 1\n"
+
+
+def test_empty_tf_config_means_no_cluster(monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", "  ")
+    assert distribute.parse_tf_config() == {}
+    assert distribute.task_of() == (None, None)
+    assert distribute.is_chief()
+
+
+def test_parse_tf_config_from_env(monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", json.dumps(TWO_WORKERS))
+    assert distribute.parse_tf_config() == TWO_WORKERS
+    assert distribute.task_of() == ("worker", 1)
+    assert not distribute.is_chief()
+
+
+@pytest.mark.parametrize(
+    ("cluster", "task", "chief"),
+    [
+        ({"worker": ["a:1", "b:1"]}, {"type": "worker", "index": 0}, True),
+        ({"worker": ["a:1", "b:1"]}, {"type": "worker", "index": 1}, False),
+        ({"chief": ["c:1"], "worker": ["a:1"]}, {"type": "chief", "index": 0}, True),
+        ({"chief": ["c:1"], "worker": ["a:1"]}, {"type": "worker", "index": 0}, False),
+        ({"chief": ["c:1"], "worker": ["a:1"], "evaluator": ["e:1"]}, {"type": "evaluator", "index": 0}, False),
+    ],
+)
+def test_chief_detection(cluster, task, chief):
+    assert distribute.is_chief({"cluster": cluster, "task": task}) is chief
+    assert distribute.is_chief(json.dumps({"cluster": cluster, "task": task})) is chief
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}', "is not in its cluster"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "chief", "index": 0}}', "is not in its cluster"),
+    ],
+)
+def test_bad_tf_config_is_explained(text, message):
+    with pytest.raises(ValueError, match=message):
+        distribute.parse_tf_config(text)
+
+
+def test_make_tf_config_round_trips():
+    addresses = ["127.0.0.1:5000", "127.0.0.1:5001"]
+    configs = [distribute.parse_tf_config(distribute.make_tf_config(addresses, i)) for i in range(2)]
+    assert [distribute.task_of(c) for c in configs] == [("worker", 0), ("worker", 1)]
+    assert [distribute.is_chief(c) for c in configs] == [True, False]
+    with pytest.raises(ValueError):
+        distribute.make_tf_config(addresses, 2)
+
+
+def test_global_batch_size():
+    assert distribute.global_batch_size(64, 1) == 64
+    assert distribute.global_batch_size(64, 2) == 128
+
+    class FakeStrategy:
+        num_replicas_in_sync = 8
+
+    assert distribute.global_batch_size(32, FakeStrategy()) == 256
+    with pytest.raises(ValueError):
+        distribute.global_batch_size(0, 2)
+
+
+def test_free_ports_are_distinct_and_bindable():
+    import socket
+
+    ports = distribute.free_ports(3)
+    assert len(set(ports)) == 3
+    for port in ports:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
+
+
+def test_write_dir_chief_writes_in_place_others_in_temp(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    folder = tmp_path / "checkpoints" / "07_distributed" / "run"
+    chief = {**TWO_WORKERS, "task": {"type": "worker", "index": 0}}
+    with distribute.write_dir(folder, chief) as target:
+        assert target == folder
+        (target / "file").write_text("kept")
+    assert (folder / "file").read_text() == "kept"
+
+    with distribute.write_dir(folder, TWO_WORKERS) as target:
+        assert target == distribute.write_target(folder, TWO_WORKERS)
+        assert target.parent == tmp_path / "tmp" and target.is_dir()
+        (target / "file").write_text("dropped")
+    assert not target.exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["file"]
+
+
+def test_configure_logical_cpus_after_init_explains(monkeypatch):
+    import tensorflow as tf
+
+    tf.constant(1)  # devices are initialised now
+    count = len(tf.config.list_logical_devices("CPU")) + 1
+    with pytest.raises(RuntimeError, match="right after `import tensorflow`"):
+        distribute.configure_logical_cpus(count)
+
+
+def test_parse_epoch_lines():
+    lines = ["Strategy: ...", "resumed from epoch 2 (ckpt-2)", "epoch 3/4 loss=0.5", "epoch 4/4 loss=0.25", "done"]
+    assert distribute.parse_epoch_lines(lines) == [(3, 0.5), (4, 0.25)]
+
+
+# --------------------------------------------------------------------------- real jobs on 127.0.0.1
+def job_env(root: Path, data_dir: Path) -> dict:
+    return {
+        "KERASLAB_DATA_DIR": str(data_dir),
+        "KERASLAB_CHECKPOINTS_DIR": str(root / "checkpoints"),
+        "KERASLAB_LOGS_DIR": str(root / "logs"),
+        "TMPDIR": str(root / "tmp"),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
+    }
+
+
+def worker_args(run: str, batch: int = PER_REPLICA_BATCH, *, fresh: bool = True) -> list[str]:
+    args = ["--run", run, "--epochs", str(EPOCHS), "--samples", str(SAMPLES), "--batch-size", str(batch)]
+    return [*args, "--fresh"] if fresh else args
+
+
+def final_loss(worker: distribute.WorkerResult) -> float:
+    done = worker.done_line
+    assert done is not None, (worker.lines, worker.stderr_tail[-2000:])
+    return float(done.split("final_loss=")[1].split()[0])
+
+
+def run_ok(num_workers: int, args: list[str], env: dict) -> distribute.JobResult:
+    result = distribute.run_job(num_workers, args, timeout=JOB_TIMEOUT, env=env, echo=False)
+    assert result.ok, [(w.returncode, w.lines, w.stderr_tail[-2000:]) for w in result.workers]
+    return result
+
+
+@pytest.fixture(scope="module")
+def jobs_root(tmp_path_factory, shared_data_dir):
+    root = tmp_path_factory.mktemp("jobs")
+    (root / "tmp").mkdir()
+    return root, job_env(root, shared_data_dir)
+
+
+@pytest.fixture(scope="module")
+def single_worker(jobs_root):
+    """The same loop in one process without TF_CONFIG (default strategy), global batch 2 x 32."""
+    root, env = jobs_root
+    worker_env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "keraslab.distribute", "worker", *worker_args("single", batch=2 * PER_REPLICA_BATCH)],
+        env={**worker_env, **env},
+        capture_output=True,
+        text=True,
+        timeout=JOB_TIMEOUT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return distribute.WorkerResult(0, proc.returncode, proc.stdout.splitlines(), proc.stderr[-4000:])
+
+
+@pytest.fixture(scope="module")
+def two_workers(jobs_root):
+    root, env = jobs_root
+    return run_ok(2, worker_args("two-workers"), env)
+
+
+def test_single_process_uses_default_strategy(single_worker):
+    assert single_worker.lines[0] == "Strategy: default (no distribution), replicas in sync: 1"
+    assert single_worker.epochs == list(range(1, EPOCHS + 1))
+
+
+def test_two_workers_finish_and_match_single_worker(two_workers, single_worker):
+    assert two_workers.workers[0].lines[0].startswith("Strategy: MultiWorkerMirroredStrategy, replicas in sync: 2")
+    for worker in two_workers.workers:
+        assert worker.epochs == list(range(1, EPOCHS + 1))
+    # Same global batch, same data order, no dropout: the same losses, epoch by epoch
+    single = [loss for _, loss in distribute.parse_epoch_lines(single_worker.lines)]
+    for worker in two_workers.workers:
+        losses = [loss for _, loss in distribute.parse_epoch_lines(worker.lines)]
+        np.testing.assert_allclose(losses, single, rtol=1e-4)
+    np.testing.assert_allclose(final_loss(two_workers.chief), final_loss(single_worker), rtol=1e-4)
+    assert final_loss(two_workers.chief) < single[0]
+
+
+def test_only_the_chief_writes(two_workers, jobs_root):
+    root, _ = jobs_root
+    checkpoints = root / "checkpoints" / "07_distributed" / "two-workers"
+    names = sorted(p.name for p in checkpoints.iterdir())
+    assert names == ["checkpoint", *[f"ckpt-{e}.{ext}" for e in (3, 4) for ext in ("data-00000-of-00001", "index")]]
+    events = list((root / "logs" / "07_distributed" / "two-workers").rglob("events.out.tfevents.*"))
+    assert len(events) == 1, events
+    # Worker 1 said where it wrote instead; those temporary folders are gone
+    chief_line, other_line = (w.lines[1] for w in two_workers.workers)
+    assert chief_line.startswith("writes checkpoints to ") and "temporary" not in chief_line
+    assert other_line.endswith("(temporary, removed)")
+    assert other_line.count(str(root / "tmp")) == 2, other_line
+    assert list((root / "tmp").glob("keraslab-*")) == []
+
+
+def test_kill_one_worker_then_restart_resumes(jobs_root, two_workers):
+    root, env = jobs_root
+    killed = distribute.run_job(
+        2,
+        worker_args("killed"),
+        timeout=JOB_TIMEOUT,
+        env=env,
+        echo=False,
+        kill_worker=1,
+        kill_after_epoch=KILL_AFTER,
+    )
+    assert not killed.timed_out
+    assert killed.killed == 1 and killed.workers[1].returncode == -9
+    # The survivor cannot go on alone: its collective all-reduce fails and it exits with an error
+    assert killed.chief.returncode not in (0, None)
+    assert killed.chief.done_line is None
+    saved = killed.chief.epochs
+    assert saved and saved[-1] == KILL_AFTER, saved
+
+    # Restart the whole job (all workers), without --fresh: it resumes after the last checkpoint
+    resumed = run_ok(2, worker_args("killed", fresh=False), env)
+    for worker in resumed.workers:
+        assert f"resumed from epoch {saved[-1]} (ckpt-{saved[-1]})" in worker.lines
+        assert worker.epochs == list(range(saved[-1] + 1, EPOCHS + 1))  # no epoch repeated, none skipped
+        assert f"resumed_from_epoch={saved[-1]}" in worker.done_line
+    # And it ends where the uninterrupted job ended
+    np.testing.assert_allclose(final_loss(resumed.chief), final_loss(two_workers.chief), rtol=1e-4)
+    assert list((root / "tmp").glob("keraslab-*")) == []
