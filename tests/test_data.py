@@ -235,3 +235,37 @@ def test_iris_split_is_deterministic_and_shuffled():
     assert set(ya[-24:].tolist()) == {0, 1, 2}
     (_, yc), _ = data.load_iris_split(seed=1)
     assert not np.array_equal(ya, yc)
+
+
+# ---------------------------------------------------------------- check_arrays
+
+
+def test_check_arrays_accepts_good_data():
+    data.check_arrays(np.zeros((3, 28, 28), np.uint8), np.array([0, 9, 5]), num_classes=10, sample_shape=(28, 28))
+    data.check_arrays(np.zeros((2, 4), np.float32), np.array([0.0, 2.0]), num_classes=3)
+
+
+@pytest.mark.parametrize(
+    "x, y, kwargs, error, message",
+    [
+        (np.zeros((0, 4)), np.zeros(0, int), {}, ValueError, "is empty"),
+        (np.zeros((3, 4)), np.zeros(2, int), {}, ValueError, "has 3 samples but the labels have 2"),
+        (
+            np.zeros((3, 32, 32)),
+            np.zeros(3, int),
+            {"sample_shape": (28, 28)},
+            ValueError,
+            r"should have shape \(28, 28\)",
+        ),
+        (np.array([["a"], ["b"]]), np.zeros(2, int), {}, TypeError, "must be numeric"),
+        (np.array([[1.0], [np.nan]]), np.zeros(2, int), {}, ValueError, "1 NaN or inf"),
+        (np.array([[1.0], [np.inf]]), np.zeros(2, int), {}, ValueError, "NaN or inf"),
+        (np.zeros((2, 1)), np.array([0.0, 0.5]), {}, ValueError, r"divided, e\.g\. y / y\.max"),
+        (np.zeros((2, 1)), np.array(["a", "b"]), {}, TypeError, "labels must be integers"),
+        (np.zeros((2, 1)), np.array([0, 10]), {"num_classes": 10}, ValueError, r"0\.\.9, found 10"),
+        (np.zeros((2, 1)), np.array([-1, 1]), {"num_classes": 10}, ValueError, "found -1"),
+    ],
+)
+def test_check_arrays_rejects_bad_input(x, y, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        data.check_arrays(x, y, **kwargs)

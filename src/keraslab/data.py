@@ -43,6 +43,7 @@ __all__ = [
     "load_mnist",
     "load_fashion_mnist",
     "load_iris_split",
+    "check_arrays",
     "FASHION_MNIST_CLASSES",
     "IRIS_CLASSES",
 ]
@@ -274,3 +275,65 @@ def load_iris_split(test_size: int = 30, seed: int = 42):
         x, y, test_size=test_size, stratify=y, random_state=seed, shuffle=True
     )
     return (x_train, y_train), (x_test, y_test)
+
+
+def check_arrays(
+    x,
+    y,
+    *,
+    num_classes: int | None = None,
+    sample_shape: tuple[int, ...] | None = None,
+    name: str = "x",
+) -> None:
+    """Check training inputs before ``fit`` starts, with an error that names the problem and the fix.
+
+    Args:
+        x: inputs, first dimension = samples.
+        y: integer class labels, one per sample.
+        num_classes: labels must lie in ``0 .. num_classes - 1``.
+        sample_shape: the shape of one sample, e.g. ``(28, 28)``.
+        name: what to call ``x`` in messages.
+
+    Raises:
+        ValueError / TypeError: empty data, mismatched counts, wrong sample shape,
+            non-numeric inputs, NaN or inf, non-integer or out-of-range labels.
+
+    >>> import numpy as np
+    >>> check_arrays(np.zeros((2, 4)), np.array([0, 2]), num_classes=3, sample_shape=(4,))
+    >>> check_arrays(np.zeros((2, 4)), np.array([0, 3]), num_classes=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: labels must lie in 0..2, found 3 (for sparse_categorical_crossentropy, labels are class indices)
+    """
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"{name} is empty: no samples to train on")
+    if len(x) != len(y):
+        raise ValueError(f"{name} has {len(x)} samples but the labels have {len(y)}; they must match one to one")
+    if sample_shape is not None and tuple(x.shape[1:]) != tuple(sample_shape):
+        raise ValueError(
+            f"each sample of {name} should have shape {tuple(sample_shape)}, found {tuple(x.shape[1:])} "
+            f"(full shape {x.shape}); reshape the data or build the model for this shape"
+        )
+    if x.dtype.kind not in "uifb":
+        raise TypeError(f"{name} must be numeric, found dtype {x.dtype}; convert it with .astype('float32')")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        bad = int((~np.isfinite(x)).sum())
+        raise ValueError(f"{name} contains {bad} NaN or inf value(s); clean or impute them before training")
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all() or not np.equal(np.mod(y, 1), 0).all():
+            raise ValueError(
+                "labels are not whole numbers (were they divided, e.g. y / y.max()?); "
+                "sparse_categorical_crossentropy needs integer class indices"
+            )
+    elif y.dtype.kind not in "ui":
+        raise TypeError(f"labels must be integers, found dtype {y.dtype}")
+    if num_classes is not None and y.size:
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or high >= num_classes:
+            found = low if low < 0 else high
+            raise ValueError(
+                f"labels must lie in 0..{num_classes - 1}, found {found} "
+                "(for sparse_categorical_crossentropy, labels are class indices)"
+            )
