@@ -28,11 +28,10 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keraslab import data, models, paths  # noqa: E402
-from keraslab.training import fast_compile_kwargs, to_dataset  # noqa: E402
+from keraslab.training import fast_compile_kwargs, to_dataset, to_float32  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -68,7 +67,7 @@ KERASLAB_LEVERS = ("steps_per_execution",)
 def keraslab_fit(train, val, epochs, batch_size, levers=KERASLAB_LEVERS):
     (x, y), (xv, yv) = train, val
     if "float32" in levers or "dataset" in levers:
-        x, xv = (x / np.float32(255)).astype("float32"), (xv / np.float32(255)).astype("float32")
+        x, xv = to_float32(x), to_float32(xv)
     else:
         x, xv = x / 255.0, xv / 255.0
     compile_kwargs = fast_compile_kwargs() if "steps_per_execution" in levers else {}
@@ -124,7 +123,7 @@ def section_plain_vs_keraslab(args):
 # ----------------------------------------------------------------------------- 2
 def section_custom_loop(args):
     (x, y), _ = mnist(args.train, 10)
-    x = (x.reshape(-1, 784) / np.float32(255)).astype("float32")
+    x = to_float32(x.reshape(-1, 784))
     steps = args.loop_steps
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(32).repeat().prefetch(tf.data.AUTOTUNE)
 
