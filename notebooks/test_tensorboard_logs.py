@@ -36,13 +36,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tensorboard.backend.event_processing import event_accumulator
-
-from keraslab import paths
+from keraslab import callbacks, hparams, paths
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOKS = sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
 TB_CALLS = {"tensorboard", "TensorBoard", "resumable_callbacks"}
+SUMMARY_WRITER_CALLS = {"create_file_writer"}  # tf.summary.create_file_writer: a loop that logs itself
+HPARAMS_CALLS = {"experiment", "hparams_config"}  # keraslab.hparams.experiment / hp.hparams_config
 SKIP_TAGS = {"raises-exception", "nbval-skip", "skip-execution"}
 SUBRUNS = ("train", "validation")
 
@@ -60,6 +60,7 @@ class NotebookRuns:
     path: Path
     runs: list[ExpectedRun] = field(default_factory=list)
     calls_tensorboard: bool = False
+    hparams_experiment: bool = False  # the notebook writes an HParams experiment record
     unresolved: list[str] = field(default_factory=list)  # new_run calls with non-literal arguments
 
 
@@ -151,6 +152,10 @@ def discover(notebook: Path) -> NotebookRuns:
                     continue
                 if _is_tensorboard_call(node):
                     cell_tb = True
+                if _call_name(node) in SUMMARY_WRITER_CALLS:  # the cell's own tf.summary writers
+                    cell_tb = passes_tb = True
+                if _call_name(node) in HPARAMS_CALLS and not skipped:
+                    found.hparams_experiment = True
                 for k in node.keywords:  # fit(callbacks=[..., tensorboard]), fit_custom(callbacks_list=...)
                     if k.arg and "callbacks" in k.arg and _contains_tensorboard(k.value, tb_names):
                         passes_tb = True
@@ -179,16 +184,8 @@ def read_subrun(folder: Path) -> SubRun | None:
     """Scalar tags and their steps in one ``train/`` or ``validation/`` folder, or None."""
     if not folder.is_dir() or not any(folder.glob("events.out.tfevents.*")):
         return None
-    acc = event_accumulator.EventAccumulator(
-        str(folder), size_guidance={event_accumulator.SCALARS: 0, event_accumulator.TENSORS: 0}
-    )
-    acc.Reload()
-    tags = acc.Tags()
-    steps = {tag: [e.step for e in acc.Scalars(tag)] for tag in tags["scalars"]}
-    for tag in tags["tensors"]:  # TF2 summaries (Keras 3) are stored as tensors
-        if acc.SummaryMetadata(tag).plugin_data.plugin_name == "scalars":
-            steps[tag] = [e.step for e in acc.Tensors(tag)]
-    return SubRun(steps)
+    scalars = callbacks.read_tensorboard_scalars(folder)  # TensorBoard's EventAccumulator
+    return SubRun({tag: [step for step, _ in points] for tag, points in scalars.items()})
 
 
 def _span(steps: list[int]) -> str:
@@ -295,6 +292,75 @@ def test_notebook_runs_have_consistent_tensorboard_logs(request):
     assert not problems, "TensorBoard logs:\n" + "\n".join(problems)
 
 
+def _in_domain(value, domain) -> bool:
+    """Numbers come back from the event file as floats (20 -> 20.0)."""
+    if isinstance(value, float):
+        return any(isinstance(d, (int, float)) and not isinstance(d, bool) and abs(d - value) < 1e-9 for d in domain)
+    return value in domain
+
+
+def check_hparams(short: str, runs: list[ExpectedRun], logs: Path) -> tuple[list[str], list[str]]:
+    """(problems, table rows) for a notebook that writes an HParams experiment into logs/<short>."""
+    root = logs / short
+    try:
+        domains, metric_names = hparams.read_experiment(root)
+    except (FileNotFoundError, LookupError) as error:
+        return [f"{short}: the notebook writes an HParams experiment but {error}"], []
+    problems, rows, sessions = [], [f"| {short} (experiment) | {domains} | metrics {metric_names} |"], 0
+    for r in runs:
+        folder = root / r.run
+        if not folder.is_dir():
+            continue  # reported by the scalar check
+        label = f"{short}/{r.run}"
+        try:
+            session = hparams.read_session(folder)
+        except (FileNotFoundError, LookupError) as error:
+            if (folder / "train").is_dir():  # a training run of this comparison without its record
+                problems.append(f"{label}: {error}")
+            continue
+        sessions += 1
+        rows.append(f"| {label} | hparams | {session} |")
+        if set(session) != set(domains):
+            problems.append(f"{label}: session hparams {sorted(session)} != experiment's {sorted(domains)}")
+        for name, value in session.items():
+            if name in domains and not _in_domain(value, domains[name]):
+                problems.append(f"{label}: {name}={value!r} outside the experiment's domain {domains[name]}")
+        for metric in metric_names:
+            group, tag = metric.split("/")
+            sub = read_subrun(folder / group)
+            if sub is None:
+                if group == "train":
+                    problems.append(f"{label}: metric {metric}: no {group}/ folder")
+                continue  # e.g. a run trained without validation data
+            if tag not in sub.steps:
+                problems.append(f"{label}: metric {metric}: {group}/ has no {tag} (tags: {sorted(sub.steps)})")
+    if sessions < 2:
+        problems.append(f"{short}: {sessions} HParams session(s); a comparison needs at least 2 runs")
+    return problems, rows
+
+
+def test_hparams_experiments_match_their_runs(request):
+    """Notebooks that write an HParams experiment: every training run has a session record
+    whose values lie in the experiment's domains, and the experiment's metrics exist."""
+    logs = paths.logs_dir()
+    problems: list[str] = []
+    table = ["| run | record | values |", "|---|---|---|"]
+    experiments = 0
+    for nb in _notebooks_in_session(request):
+        found = discover(nb)
+        if not found.hparams_experiment:
+            continue
+        for short in sorted({r.notebook for r in found.runs}):
+            experiments += 1
+            nb_problems, rows = check_hparams(short, [r for r in found.runs if r.notebook == short], logs)
+            problems += nb_problems
+            table += rows
+    print("\n".join(table))
+    if "03_fashion_mnist_dropout_early_stopping.ipynb" in {nb.name for nb in _notebooks_in_session(request)}:
+        assert experiments, "notebook 03 should write an HParams experiment (keraslab.hparams.experiment)"
+    assert not problems, "HParams records:\n" + "\n".join(problems)
+
+
 def test_discovery_reads_literal_and_constant_run_names(tmp_path):
     """The parser behind the test above, on a made-up notebook."""
 
@@ -311,6 +377,7 @@ def test_discovery_reads_literal_and_constant_run_names(tmp_path):
             cell('for name in ["e"]:\n    paths.new_run(SHORT, name)'),
             cell('run = paths.new_run(SHORT, "f")\ntb = callbacks.tensorboard(run)  # created ...\nmodel.fit(x, y)'),
             cell('run = paths.new_run(SHORT, "g")\ntb = [callbacks.tensorboard(run)]\nfit_custom(callbacks_list=tb)'),
+            cell('run = paths.new_run(SHORT, "h")\nw = tf.summary.create_file_writer(str(run.log_dir / "train"))'),
             {"cell_type": "markdown", "source": 'paths.new_run("no", "markdown")', "metadata": {}},
         ],
         "metadata": {},
@@ -327,6 +394,8 @@ def test_discovery_reads_literal_and_constant_run_names(tmp_path):
         ("07_demo", "d", False),
         ("07_demo", "f", False),
         ("07_demo", "g", True),
+        ("07_demo", "h", True),
     ]
+    assert not found.hparams_experiment
     assert found.calls_tensorboard
     assert found.unresolved == ["07_demo.ipynb cell 5"]

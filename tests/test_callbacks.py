@@ -134,9 +134,37 @@ def test_tensorboard_writes_train_and_validation_runs(run):
     model = tiny_model()
     cb = callbacks.tensorboard(run, histogram_freq=1)
     assert cb.log_dir == str(run.log_dir) and cb.histogram_freq == 1
-    model.fit(x, y, validation_split=0.25, epochs=2, verbose=0, callbacks=[cb])
+    history = model.fit(x, y, validation_split=0.25, epochs=2, verbose=0, callbacks=[cb])
     assert list((run.log_dir / "train").glob("events.out.tfevents.*"))
     assert list((run.log_dir / "validation").glob("events.out.tfevents.*"))
+    # read back with TensorBoard's reader: one point per epoch, the values fit() reported
+    train = callbacks.read_tensorboard_scalars(run.log_dir / "train")
+    val = callbacks.read_tensorboard_scalars(run.log_dir / "validation")
+    assert {"epoch_loss", "epoch_learning_rate"} <= set(train) and "epoch_loss" in val
+    assert [step for step, _ in train["epoch_loss"]] == [0, 1]
+    np.testing.assert_allclose([v for _, v in train["epoch_loss"]], history.history["loss"], rtol=1e-6)
+    np.testing.assert_allclose([v for _, v in val["epoch_loss"]], history.history["val_loss"], rtol=1e-6)
+
+
+def test_read_tensorboard_scalars_reads_tf_summary_writers(tmp_path):
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(str(tmp_path / "loop"))
+    with writer.as_default():
+        for step, value in [(2, 0.25), (0, 1.5), (1, 0.5)]:  # written out of order
+            tf.summary.scalar("epoch_loss", value, step=step)
+        tf.summary.text("note", "not a scalar", step=0)
+    writer.close()
+    assert callbacks.read_tensorboard_scalars(tmp_path / "loop") == {"epoch_loss": [(0, 1.5), (1, 0.5), (2, 0.25)]}
+
+
+def test_read_tensorboard_scalars_names_an_empty_or_missing_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="folder missing"):
+        callbacks.read_tensorboard_scalars(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("x")
+    with pytest.raises(FileNotFoundError, match=r"no TensorBoard event files \(found: \['notes.txt'\]\)"):
+        callbacks.read_tensorboard_scalars(tmp_path / "empty")
 
 
 def test_loss_history_records_batches_and_saves_plots(tmp_path):

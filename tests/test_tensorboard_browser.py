@@ -5,7 +5,11 @@
 2. ``tensorboard --logdir`` on a free loopback port, checked over its HTTP API;
 3. headless Chromium opens the Time Series page; the test waits until the
    ``epoch_loss`` card has drawn both runs, then checks the rendered DOM and saves
-   a screenshot to ``build/screenshots/tensorboard.png`` in the repository.
+   a screenshot to ``build/screenshots/tensorboard.png`` in the repository;
+4. the run also carries an HParams session record (``keraslab.hparams``): the
+   HParams plugin's API must list it with its hyperparameter and its last validation
+   loss, and the HParams dashboard must show it in the browser
+   (``build/screenshots/tensorboard-hparams.png``).
 
 Chromium is driven over ``--remote-debugging-pipe`` (the DevTools protocol on two
 file descriptors; no extra Python package). Plain ``chromium --dump-dom`` /
@@ -42,7 +46,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keraslab import callbacks, paths
+from keraslab import callbacks, hparams, paths
 
 NOTEBOOK, RUN = "00_tensorboard", "tiny-2ep"
 LABEL = f"{NOTEBOOK}/{RUN}"
@@ -205,9 +209,27 @@ READY_JS = """(() => {
   return JSON.stringify({cards: cards.length, chart: chart, rows: rows, ready: ready});
 })()""".replace("__RUNS__", json.dumps(RUNS))
 
+# True once the HParams dashboard's table lists the run with its optimizer and its last
+# validation loss (rounded to 4 decimals, as the table shows it). The legacy
+# Polymer dashboard lives in shadow roots, so collect text through them.
+HPARAMS_READY_JS = """(() => {
+  const texts = [];
+  const walk = root => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+    texts.push(root.textContent || '');
+  };
+  walk(document);
+  const text = texts.join(' ');
+  const ready = [__TRIAL__, 'optimizer', 'adam', __VALUE__].every(t => text.includes(t));
+  return JSON.stringify({ready: ready, chars: text.length});
+})()""".replace("__TRIAL__", json.dumps(RUN))
 
-def _render(browser: str, url: str, workdir: Path) -> tuple[str, bytes, dict]:
-    """Open ``url`` in headless Chromium; wait for the epoch_loss card; return (DOM, PNG, state)."""
+
+def _render(browser: str, url: str, workdir: Path, ready_js: str = READY_JS) -> tuple[str, bytes, dict]:
+    """Open ``url`` in headless Chromium; wait until ``ready_js`` reports ready (by default: the
+    epoch_loss card); return (DOM, PNG, state)."""
     argv = [
         browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -227,7 +249,7 @@ def _render(browser: str, url: str, workdir: Path) -> tuple[str, bytes, dict]:
         deadline = time.monotonic() + BROWSER_S
         state: dict = {}
         while time.monotonic() < deadline:
-            value = tools.send("Runtime.evaluate", {"expression": READY_JS, "returnByValue": True}, sid)
+            value = tools.send("Runtime.evaluate", {"expression": ready_js, "returnByValue": True}, sid)
             state = json.loads(value["result"].get("value") or "{}")
             if state.get("ready"):
                 break
@@ -244,6 +266,9 @@ def _render(browser: str, url: str, workdir: Path) -> tuple[str, bytes, dict]:
 
 def _train_tiny_model() -> paths.Run:
     keras.utils.set_random_seed(0)
+    experiment = hparams.experiment(  # logs/00_tensorboard: the HParams experiment record
+        paths.logs_dir() / NOTEBOOK, {"optimizer": ["adam", "sgd"]}, {"validation/epoch_loss": "val loss"}
+    )
     run = paths.new_run(NOTEBOOK, RUN)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 4)).astype("float32")
@@ -251,7 +276,7 @@ def _train_tiny_model() -> paths.Run:
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x[:48], y[:48], validation_data=(x[48:], y[48:]), epochs=2, batch_size=16, verbose=0,
-              callbacks=[callbacks.tensorboard(run)])  # fmt: skip
+              callbacks=[callbacks.tensorboard(run), experiment.callback(run, {"optimizer": "adam"})])  # fmt: skip
     return run
 
 
@@ -267,7 +292,7 @@ def test_tensorboard_serves_and_renders_a_keras_run(tmp_path):
     server, base, server_log = _start_tensorboard(logdir, tmp_path)
     try:
         run = _train_tiny_model()
-        assert sorted(p.name for p in run.log_dir.iterdir()) == ["train", "validation"]
+        assert sorted(p.name for p in run.log_dir.iterdir() if p.is_dir()) == ["train", "validation"]
 
         runs = _wait_for_runs(server, base, server_log)
         assert set(RUNS) <= set(runs), runs
@@ -281,14 +306,42 @@ def test_tensorboard_serves_and_renders_a_keras_run(tmp_path):
             assert [p[1] for p in points] == [0, 1], (r, points)
             assert all(np.isfinite(p[2]) for p in points), (r, points)
 
+        # The HParams plugin's own API: the experiment, and the run as a session group
+        # whose metric is the last validation epoch_loss.
+        def hparams_api(route, request):
+            return _get(
+                f"{base}/data/plugin/hparams/{route}?{urllib.parse.urlencode({'request': json.dumps(request)})}"
+            )
+
+        experiment = hparams_api("experiment", {})
+        assert [(h["name"], h["domainDiscrete"]) for h in experiment["hparamInfos"]] == [("optimizer", ["adam", "sgd"])]
+        statuses = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]
+        groups = hparams_api("session_groups", {"startIndex": 0, "sliceSize": 10, "allowedStatuses": statuses})
+        assert [(g["name"], g["hparams"]) for g in groups["sessionGroups"]] == [(RUN, {"optimizer": "adam"})], groups
+        session = groups["sessionGroups"][0]["sessions"][0]
+        assert session["name"] == LABEL and session["status"] == "STATUS_SUCCESS", session
+        query = urllib.parse.urlencode({"run": RUNS[1], "tag": "epoch_loss"})
+        last_val_loss = _get(f"{base}/data/plugin/scalars/scalars?{query}")[-1][2]
+        [metric] = session["metricValues"]
+        assert metric["name"] == {"group": "validation", "tag": "epoch_loss"}, metric
+        np.testing.assert_allclose(metric["value"], last_val_loss, rtol=1e-6)
+
         url = f"{base}/?{urllib.parse.urlencode({'tagFilter': 'epoch_loss'})}#timeseries"
         html, png, state = _render(browser, url, tmp_path)
+        hp_ready_js = HPARAMS_READY_JS.replace("__VALUE__", json.dumps(f"{last_val_loss:.4f}"))
+        hp_html, hp_png, hp_state = _render(browser, f"{base}/#hparams", tmp_path, hp_ready_js)
     finally:
         _stop(server)
     assert server.poll() is not None, "tensorboard is still running"
 
     (shots / "tensorboard.png").write_bytes(png)
     (shots / "tensorboard.dom.html").write_text(html)
+    (shots / "tensorboard-hparams.png").write_bytes(hp_png)
+    assert hp_state.get("ready"), (
+        f"the HParams dashboard did not list {RUN} with optimizer=adam and val loss {last_val_loss:.4f} "
+        f"within {BROWSER_S} s: {hp_state} "
+        f"(screenshot {paths.relative(shots / 'tensorboard-hparams.png')})"
+    )
     where = f"(DOM in {paths.relative(shots / 'tensorboard.dom.html')}, Chromium log {tmp_path / 'chromium.log'})"
     assert state.get("ready"), f"the epoch_loss card did not show both runs within {BROWSER_S} s: {state} {where}"
     assert "<scalar-card" in html and "epoch_loss" in html, where

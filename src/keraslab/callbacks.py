@@ -38,6 +38,7 @@ __all__ = [
     "csv_logger",
     "read_csv_log",
     "tensorboard",
+    "read_tensorboard_scalars",
     "LossHistory",
 ]
 
@@ -199,6 +200,41 @@ def tensorboard(
     return keras.callbacks.TensorBoard(
         log_dir=str(run.log_dir), histogram_freq=histogram_freq, write_graph=write_graph, **kwargs
     )
+
+
+def read_tensorboard_scalars(log_dir: str | os.PathLike[str]) -> dict[str, list[tuple[int, float]]]:
+    """The scalars in one TensorBoard folder, read with TensorBoard's own reader.
+
+    Args:
+        log_dir: a folder holding event files, e.g. ``run.log_dir / "train"`` (the
+            ``TensorBoard`` callback writes ``train/`` and ``validation/``) or the folder of
+            a ``tf.summary.create_file_writer``.
+
+    Returns:
+        ``{tag: [(step, value), ...]}`` in step order, e.g.
+        ``{"epoch_loss": [(0, 0.51), (1, 0.37)], ...}``. Both kinds of scalar records are
+        read: TF2 summaries (``tf.summary.scalar``, Keras 3's callback) and TF1 ones.
+
+    Raises:
+        FileNotFoundError: the folder holds no event files.
+    """
+    from tensorboard.backend.event_processing import event_accumulator  # imports TensorFlow
+    from tensorboard.util import tensor_util
+
+    log_dir = Path(log_dir)
+    if not any(log_dir.glob("events.out.tfevents.*")):
+        found = sorted(p.name for p in log_dir.iterdir()) if log_dir.is_dir() else "folder missing"
+        raise FileNotFoundError(f"{log_dir}: no TensorBoard event files (found: {found}); did the run log here?")
+    acc = event_accumulator.EventAccumulator(
+        str(log_dir), size_guidance={event_accumulator.SCALARS: 0, event_accumulator.TENSORS: 0}
+    )
+    acc.Reload()
+    tags = acc.Tags()
+    scalars = {tag: [(e.step, float(e.value)) for e in acc.Scalars(tag)] for tag in tags["scalars"]}
+    for tag in tags["tensors"]:
+        if acc.SummaryMetadata(tag).plugin_data.plugin_name == "scalars":
+            scalars[tag] = [(e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in acc.Tensors(tag)]
+    return {tag: sorted(points) for tag, points in scalars.items()}
 
 
 class LossHistory(keras.callbacks.Callback):
