@@ -1,6 +1,6 @@
 """keraslab benchmark: measured side by side, in one process, alternating A/B repeats.
 
-    make bench                 # full run (about 10 minutes on 2 cores)
+    make bench                 # full run (about 5 minutes on 2 cores)
     python benchmarks/bench.py --smoke   # seconds; what CI runs so this can't rot
 
 Sections:
@@ -59,8 +59,9 @@ def plain_fit(train, val, epochs, batch_size):
     return time.perf_counter() - start, history.history["val_accuracy"][-1]
 
 
-# The configuration keraslab recommends: only the levers that won on this machine
-# (see benchmarks/results/latest.md: float32 inputs and tf.data both lost).
+# The configuration keraslab recommends: only the levers that won in every run on this
+# machine (see benchmarks/results/latest.md). float32 inputs and tf.data have lost in some
+# runs; a large validation batch lost.
 KERASLAB_LEVERS = ("steps_per_execution",)
 
 
@@ -81,9 +82,7 @@ def keraslab_fit(train, val, epochs, batch_size, levers=KERASLAB_LEVERS):
         # validation cost: score the validation set in big batches (training is unchanged;
         # evaluation has no gradients, so the batch size changes only its speed)
         extra = {"validation_batch_size": VALIDATION_BATCH} if "validation_batch" in levers else {}
-        history = model.fit(
-            x, y, validation_data=(xv, yv), epochs=epochs, batch_size=batch_size, verbose=0, **extra
-        )
+        history = model.fit(x, y, validation_data=(xv, yv), epochs=epochs, batch_size=batch_size, verbose=0, **extra)
     return time.perf_counter() - start, history.history["val_accuracy"][-1]
 
 

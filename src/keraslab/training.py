@@ -5,9 +5,10 @@ epochs, batch size or data; ``benchmarks/bench.py`` measures each one against
 the course material's plain code (float64 NumPy arrays straight into ``fit``).
 
 Measured on the course's 2-core CPU (MNIST 256-64-32-10 MLP, batch 32,
-``make bench``): ``steps_per_execution=32`` won (about 1.6x); float32 inputs and
-a cached, prefetched ``tf.data`` pipeline did not (each slower than the plain
-code there), so keraslab's configuration is :func:`fast_compile_kwargs` alone.
+``make bench``): ``steps_per_execution=32`` won in every run (1.4x to 1.9x);
+float32 inputs and a cached, prefetched ``tf.data`` pipeline did not win reliably
+(from 0.75x to 1.08x across runs), so keraslab's configuration is
+:func:`fast_compile_kwargs` alone.
 The other two stay here so the benchmark keeps measuring them: which levers win
 depends on the machine, so rerun ``make bench`` on yours.
 
