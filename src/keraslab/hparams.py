@@ -166,12 +166,16 @@ def experiment(
     return Experiment(log_dir, domains, dict(metrics))
 
 
-def _hparams_records(log_dir: Path) -> dict[str, bytes]:
+def _hparams_record(log_dir: Path, tag: str, what: str, hint: str) -> bytes:
+    """The content of one HParams record (``tag``) in ``log_dir``'s own event files."""
     if not any(log_dir.glob("events.out.tfevents.*")):
         raise FileNotFoundError(f"{log_dir}: no TensorBoard event files here")
     acc = event_accumulator.EventAccumulator(str(log_dir), size_guidance={event_accumulator.TENSORS: 0})
     acc.Reload()
-    return acc.PluginTagToContent(hp_metadata.PLUGIN_NAME)
+    content = acc.PluginTagToContent(hp_metadata.PLUGIN_NAME).get(tag)
+    if content is None:
+        raise LookupError(f"{log_dir}: no HParams {what} record; {hint}")
+    return content
 
 
 def _value(value) -> Value:
@@ -188,10 +192,9 @@ def read_session(log_dir: str | os.PathLike[str]) -> dict[str, Value]:
         FileNotFoundError: ``log_dir`` has no event files.
         LookupError: it has event files but no session record.
     """
-    records = _hparams_records(Path(log_dir))
-    content = records.get(hp_metadata.SESSION_START_INFO_TAG)
-    if content is None:
-        raise LookupError(f"{log_dir}: no HParams session record; was an HParamsCallback passed to fit()?")
+    content = _hparams_record(
+        Path(log_dir), hp_metadata.SESSION_START_INFO_TAG, "session", "was an HParamsCallback passed to fit()?"
+    )
     info = hp_metadata.parse_session_start_info_plugin_data(content)
     # a protobuf map iterates in a different order in every process: sort by name
     return {name: _value(info.hparams[name]) for name in sorted(info.hparams)}
@@ -206,10 +209,9 @@ def read_experiment(log_dir: str | os.PathLike[str]) -> tuple[dict[str, list[Val
         FileNotFoundError: ``log_dir`` has no event files.
         LookupError: it has event files but no experiment record.
     """
-    records = _hparams_records(Path(log_dir))
-    content = records.get(hp_metadata.EXPERIMENT_TAG)
-    if content is None:
-        raise LookupError(f"{log_dir}: no HParams experiment record; call keraslab.hparams.experiment(...) first")
+    content = _hparams_record(
+        Path(log_dir), hp_metadata.EXPERIMENT_TAG, "experiment", "call keraslab.hparams.experiment(...) first"
+    )
     exp = hp_metadata.parse_experiment_plugin_data(content)
     domains = {info.name: [_value(v) for v in info.domain_discrete.values] for info in exp.hparam_infos}
     metrics = [f"{m.name.group}/{m.name.tag}" for m in exp.metric_infos]
