@@ -1,6 +1,6 @@
 """keraslab benchmark: measured side by side, in one process, alternating A/B repeats.
 
-    make bench                 # full run (about 5 minutes on 2 cores)
+    make bench                 # full run (about 7 minutes on 2 cores)
     python benchmarks/bench.py --smoke   # seconds; what CI runs so this can't rot
 
 Sections:
@@ -8,7 +8,12 @@ Sections:
    data, epochs and batch size: s/epoch, samples/s, ratio, accuracy; plus each lever alone;
 2. a custom training loop, eager vs tf.function, vs fit(), per step;
 3. the machine's matmul throughput and the training FLOP/s reached;
-4. wall time and peak RSS per notebook from the last `make run` (build/run_results.json).
+4. wall time and peak RSS per notebook from the last `make run` (build/run_results.json);
+5. TensorFlow's thread settings (intra-op and inter-op pool sizes), one process per setting,
+   because the pools are fixed once TensorFlow has started: the plain code under each
+   setting, then keraslab's configuration under the default and under the fastest one.
+   (A fresh process pays TensorFlow's start-up inside its first epoch, so these
+   seconds per epoch run higher than section 1's; compare rows within the section.)
 
 Prints tables, writes benchmarks/results/latest.json and benchmarks/results/latest.md.
 """
@@ -20,6 +25,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -219,6 +225,88 @@ def section_notebooks():
     return json.loads(path.read_text())
 
 
+# ----------------------------------------------------------------------------- 5
+# (intra-op threads, inter-op threads); 0 means "TensorFlow chooses" (its default).
+THREAD_SETTINGS = ((0, 0), (1, 1), (2, 1), (1, 2), (4, 4))
+
+
+def thread_setting_name(intra: int, inter: int) -> str:
+    if (intra, inter) == (0, 0):
+        return "TensorFlow default"
+    return f"intra {intra}, inter {inter}"
+
+
+def thread_child(args) -> int:
+    """Run in a fresh process: fix the thread pools, then time one training run.
+
+    TensorFlow sizes its pools when its runtime starts (the first op), and refuses a
+    change afterwards, so each setting needs a process of its own.
+    """
+    intra, inter = args.thread_child
+    tf.config.threading.set_intra_op_parallelism_threads(intra)
+    tf.config.threading.set_inter_op_parallelism_threads(inter)
+    tf.config.experimental.enable_op_determinism()
+    train, val = mnist(args.train, args.val)
+    fit = plain_fit if args.code == "plain" else keraslab_fit
+    seconds, acc = fit(train, val, args.epochs, 32)
+    result = {
+        "intra": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter": tf.config.threading.get_inter_op_parallelism_threads(),
+        "seconds": seconds,
+        "val_accuracy": acc,
+    }
+    print("THREAD_RESULT " + json.dumps(result))
+    return 0
+
+
+def run_thread_child(code: str, intra: int, inter: int, args) -> dict:
+    command = [sys.executable, __file__, "--thread-child", str(intra), str(inter), "--code", code]
+    command += ["--train", str(args.train), "--val", str(args.val), "--epochs", str(args.epochs)]
+    out = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ), timeout=900)
+    if out.returncode != 0:
+        raise RuntimeError(f"thread-setting child {code} {intra}/{inter} failed:\n{out.stderr[-3000:]}")
+    line = next(line for line in out.stdout.splitlines() if line.startswith("THREAD_RESULT "))
+    result = json.loads(line.removeprefix("THREAD_RESULT "))
+    if (intra, inter) != (0, 0) and (result["intra"], result["inter"]) != (intra, inter):
+        raise RuntimeError(f"asked for {intra}/{inter} threads, TensorFlow reports {result}")
+    return result
+
+
+def time_thread_settings(code: str, settings, args) -> list[dict]:
+    """Median seconds per epoch of ``code`` under each setting, in alternating processes."""
+    runs = {setting: [] for setting in settings}
+    for _ in range(args.repeats):  # alternate processes, so drift hits every setting alike
+        for setting in settings:
+            runs[setting].append(run_thread_child(code, *setting, args))
+    base = statistics.median(r["seconds"] for r in runs[settings[0]])
+    rows = []
+    for (intra, inter), results in runs.items():
+        med = statistics.median(r["seconds"] for r in results)
+        rows.append(
+            {
+                "code": code,
+                "setting": thread_setting_name(intra, inter),
+                "intra": intra,
+                "inter": inter,
+                "s_per_epoch": med / args.epochs,
+                "speedup_vs_default": base / med,
+                "val_accuracy": statistics.median(r["val_accuracy"] for r in results),
+                "runs": len(results),
+            }
+        )
+    return rows
+
+
+def section_threads(args):
+    """The plain code under each thread setting; then keraslab's configuration under
+    TensorFlow's default and under the setting that was fastest for the plain code."""
+    settings = THREAD_SETTINGS[:2] if args.smoke else THREAD_SETTINGS
+    plain = time_thread_settings("plain", settings, args)
+    best = max(plain[1:], key=lambda row: row["speedup_vs_default"])
+    keraslab = time_thread_settings("keraslab", (THREAD_SETTINGS[0], (best["intra"], best["inter"])), args)
+    return plain + keraslab
+
+
 # ----------------------------------------------------------------------------- out
 def markdown(report) -> str:
     lines = [f"# Benchmark ({report['mode']}, {report['machine']})", ""]
@@ -250,13 +338,30 @@ def markdown(report) -> str:
             lines.append(f"| {r['notebook']} | {r['seconds']:.0f} s | {rss} | {r['status']} |")
     else:
         lines.append(nb.get("note", ""))
+    lines += ["", "## 5. Thread settings (one process per setting)", ""]
+    lines += [
+        "| code | threads | s/epoch | speed-up vs default | val accuracy |",
+        "|---|---|---|---|---|",
+    ]
+    for r in report["threads"]:
+        lines.append(
+            f"| {r['code']} | {r['setting']} | {r['s_per_epoch']:.2f} | {r['speedup_vs_default']:.2f}x | "
+            f"{r['val_accuracy']:.4f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds (CI)")
+    parser.add_argument("--thread-child", nargs=2, type=int, metavar=("INTRA", "INTER"), help=argparse.SUPPRESS)
+    parser.add_argument("--code", choices=("plain", "keraslab"), default="plain", help=argparse.SUPPRESS)
+    parser.add_argument("--train", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--val", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--epochs", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.thread_child:
+        return thread_child(args)
     if args.smoke:
         args.train, args.val, args.epochs, args.repeats, args.loop_steps, args.gemm = 640, 320, 1, 1, 10, 256
     else:
@@ -273,6 +378,7 @@ def main(argv=None) -> int:
     }
     report["flops"] = section_flops(args, plain_vs)
     report["notebooks"] = section_notebooks()
+    report["threads"] = section_threads(args)
     report["seconds"] = time.perf_counter() - started
     text = markdown(report)
     print(text)

@@ -25,4 +25,13 @@ def test_bench_smoke_runs_and_writes_its_reports():
     assert all(row["samples_per_s"] > 0 for row in report["plain_vs_keraslab"])
     assert report["custom_loop"]["ms_per_step"]["eager"] > 0
     assert report["flops"]["gemm_gflops"] > 0
+    threads = [(row["code"], row["setting"]) for row in report["threads"]]
+    assert threads == [
+        ("plain", "TensorFlow default"),
+        ("plain", "intra 1, inter 1"),
+        ("keraslab", "TensorFlow default"),
+        ("keraslab", "intra 1, inter 1"),
+    ]
+    assert all(row["s_per_epoch"] > 0 for row in report["threads"])
+    assert "## 5. Thread settings (one process per setting)" in out.stdout
     assert (folder / "latest.md").read_text().startswith("# Benchmark (smoke")
