@@ -1,4 +1,4 @@
-"""keraslab benchmark: measured side by side, in one process, alternating A/B repeats.
+"""keraslab benchmark: measured side by side, alternating A/B repeats, medians.
 
     make bench                 # full run (about 7 minutes on 2 cores)
     python benchmarks/bench.py --smoke   # seconds; what CI runs so this can't rot
@@ -15,6 +15,7 @@ Sections:
    (A fresh process pays TensorFlow's start-up inside its first epoch, so these
    seconds per epoch run higher than section 1's; compare rows within the section.)
 
+Sections 1-3 run in this one process; section 5 starts a child process per run.
 Prints tables, writes benchmarks/results/latest.json and benchmarks/results/latest.md.
 """
 

@@ -7,12 +7,13 @@ the course material's plain code (float64 NumPy arrays straight into ``fit``).
 Measured on the course's 2-core CPU (MNIST 256-64-32-10 MLP, batch 32,
 ``make bench``): ``steps_per_execution=32`` won in every run (1.4x to 1.9x);
 float32 inputs and a cached, prefetched ``tf.data`` pipeline did not win reliably
-(from 0.75x to 1.18x across runs, and nothing on top of ``steps_per_execution``), so keraslab's
-configuration is :func:`fast_compile_kwargs` alone. One intra-op thread
-(``tf.config.threading``) made the plain code 1.1x to 1.2x faster but
+(from 0.75x to 1.18x across runs, and nothing on top of ``steps_per_execution``),
+so keraslab's configuration is :func:`fast_compile_kwargs` alone. One intra-op
+thread (``tf.config.threading``) made the plain code 1.1x to 1.2x faster but
 ``fast_compile_kwargs`` 0.86x slower, so the thread pools stay TensorFlow's.
-:func:`to_float32` and :func:`to_dataset` stay here so the benchmark keeps measuring them: which levers win
-depends on the machine, so rerun ``make bench`` on yours.
+:func:`to_float32` and :func:`to_dataset` stay here so the benchmark keeps
+measuring them: which levers win depends on the machine, so rerun ``make bench``
+on yours.
 
 Example::
 
