@@ -141,8 +141,9 @@ def strategy_from_env(*, verbose: bool = True):
     - ``TF_CONFIG`` set (not empty): ``tf.distribute.MultiWorkerMirroredStrategy``,
       one process per worker; create it at the start of the program, before
       other TensorFlow work.
-    - more than one GPU visible: ``tf.distribute.MirroredStrategy`` over them.
-    - otherwise more than one logical CPU device (see :func:`configure_logical_cpus`):
+    - one GPU or more visible: ``tf.distribute.MirroredStrategy`` over them (one
+      replica per GPU; with a single GPU that is one replica, the same code path).
+    - no GPU, more than one logical CPU device (see :func:`configure_logical_cpus`):
       ``MirroredStrategy`` over those.
     - otherwise TensorFlow's default strategy (no distribution, 1 replica), so the
       same ``with strategy.scope():`` code runs everywhere.
@@ -156,7 +157,7 @@ def strategy_from_env(*, verbose: bool = True):
     else:
         gpus = tf.config.list_logical_devices("GPU")
         cpus = tf.config.list_logical_devices("CPU")
-        if len(gpus) > 1:
+        if gpus:
             strategy = tf.distribute.MirroredStrategy([d.name for d in gpus])
         elif not gpus and len(cpus) > 1:
             strategy = tf.distribute.MirroredStrategy([d.name for d in cpus])

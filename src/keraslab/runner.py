@@ -35,8 +35,7 @@ __all__ = ["STABLE_ENV", "apply_stable_env", "headline", "run_notebooks", "main"
 #: break AutoGraph's source lookup for ``tf.function``s defined in an earlier cell;
 #: the sanitize file maps the per-cell file names to ``<IPY-INPUT>`` instead.
 STABLE_ENV = {
-    "KERAS_BACKEND": "tensorflow",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
     "TF_ENABLE_ONEDNN_OPTS": "0",
     "PYTHONHASHSEED": "0",
     "PYTHONWARNINGS": "ignore::DeprecationWarning",

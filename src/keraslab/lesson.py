@@ -1,0 +1,176 @@
+"""The first call of every lesson: backend, quiet TensorFlow logs, seeds, deterministic ops, version checks.
+
+Call :func:`setup` before importing ``keras``: Keras reads its backend once,
+at import, and TensorFlow prints its C++ log lines while it loads.
+
+Example::
+
+    from keraslab.lesson import setup
+
+    setup(backend="tensorflow")  # keras 3.15.1 | tensorflow 2.21.0 | backend tensorflow | seed 42 | ...
+    import keras
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+__all__ = ["MINIMUM", "RECORDED_WITH", "SetupError", "LessonSetup", "setup", "quiet_native_stderr"]
+
+#: The oldest versions the lessons work with, and why.
+MINIMUM = {
+    "keras": ("3.15.1", "safe mode refuses Lambda layers since Keras 3.15.1, which lesson 06 relies on"),
+    "tensorflow": ("2.16.0", "TensorFlow 2.16 is the first release that works with Keras 3"),
+    "jax": ("0.4.20", "Keras 3 needs jax 0.4.20 or newer"),
+}
+
+#: The versions the stored outputs of the notebooks were recorded with (requirements.txt).
+RECORDED_WITH = {"keras": "3.15.1", "tensorflow": "2.21.0", "jax": "0.10.2"}
+
+#: What TensorFlow's C++ runtime writes to file descriptor 2 while it loads, e.g.
+#: ``I0000 00:00:17.58 3542 cudart_stub.cc:31] Could not find cuda drivers ...``.
+_NATIVE_LOG = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWEF]\d{4} [\d:.]+\s+\d+ [\w.\-]+:\d+\]"
+    r"|To enable the following instructions:.*rebuild TensorFlow)"
+)
+
+
+class SetupError(RuntimeError):
+    """The kernel cannot run the lesson as it is (a package too old or missing, a backend already chosen)."""
+
+
+@dataclass(frozen=True)
+class LessonSetup:
+    """What :func:`setup` chose: the backend, the seed and the versions found."""
+
+    backend: str
+    seed: int
+    versions: dict[str, str]
+    deterministic_ops: bool
+
+    def line(self) -> str:
+        found = " | ".join(f"{name} {version}" for name, version in self.versions.items())
+        tail = " | deterministic ops" if self.deterministic_ops else ""
+        return f"{found} | backend {self.backend} | seed {self.seed}{tail}"
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    """``"2.21.0rc1"`` -> ``(2, 21, 0)``: versions compare as numbers, never as strings."""
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Keep TensorFlow's C++ log lines (written straight to file descriptor 2) out of the output.
+
+    Whatever native code writes to fd 2 inside the block goes to a temporary file;
+    afterwards every line that is not a TensorFlow/absl log line is written to
+    ``sys.stderr``, so real messages still reach the learner.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (some embedded interpreters): nothing to redirect
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode("utf-8", errors="replace").splitlines(keepends=True)
+            kept = "".join(line for line in lines if not _NATIVE_LOG.match(line))
+            if kept.strip():
+                sys.stderr.write(kept)
+
+
+def _installed_version(name: str) -> str:
+    """The installed version of ``name``, read without importing it (so a too-old release never loads)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        raise SetupError(
+            f'{name} is not installed in this kernel. Fix: run `%pip install "{name}>={MINIMUM[name][0]}"` '
+            "in a cell, then restart the kernel."
+        ) from None
+
+
+def _check_version(name: str, version: str) -> str | None:
+    """Raise when ``version`` is below :data:`MINIMUM`; return a warning when it differs from the recording."""
+    minimum, why = MINIMUM[name]
+    if _version_tuple(version) < _version_tuple(minimum):
+        raise SetupError(
+            f"{name} {version} is too old for this lesson: it needs {name} >= {minimum} ({why}). "
+            f'Fix: run `%pip install -U "{name}>={minimum}"` in a cell, then restart the kernel.'
+        )
+    recorded = RECORDED_WITH[name]
+    if _version_tuple(version) != _version_tuple(recorded):
+        return f"{name} {version} (the stored outputs were recorded with {name} {recorded})"
+    return None
+
+
+def setup(backend: str = "tensorflow", seed: int = 42, *, verbose: bool = True) -> LessonSetup:
+    """Prepare this kernel for a lesson; call it before ``import keras``.
+
+    1. Picks the Keras backend: ``KERAS_BACKEND`` if it is already set (so
+       ``KERAS_BACKEND=jax jupyter lab`` switches a lesson), else ``backend``.
+    2. Quiets TensorFlow's logs *before* TensorFlow loads (``TF_CPP_MIN_LOG_LEVEL=3``
+       unless set, and its load-time C++ lines filtered out of fd 2).
+    3. Seeds Python, NumPy and the backend (``keras.utils.set_random_seed``) and,
+       on TensorFlow, enables deterministic ops.
+    4. Checks versions as numbers: below :data:`MINIMUM` raises :class:`SetupError`
+       naming the fix; different from :data:`RECORDED_WITH` prints one warning line
+       (numbers and messages may differ from the stored outputs) and goes on.
+    5. Prints one line: versions, backend, seed.
+
+    Args:
+        backend: the lesson's backend (``"tensorflow"`` or ``"jax"``).
+        seed: the random seed.
+        verbose: print the summary line (and the version warning).
+
+    Returns:
+        A :class:`LessonSetup` with what was chosen and found.
+
+    Raises:
+        SetupError: a package is missing or too old, or Keras was already
+            imported with another backend (restart the kernel).
+    """
+    chosen = os.environ.get("KERAS_BACKEND") or backend
+    os.environ["KERAS_BACKEND"] = chosen
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ INFO, WARNING and ERROR lines off
+    already = sys.modules.get("keras")
+    if already is not None and already.backend.backend() != chosen:
+        raise SetupError(
+            f"keras was already imported in this kernel with the {already.backend.backend()} backend, so it cannot "
+            f"switch to {chosen}. Fix: restart the kernel and run this cell first."
+        )
+    needed = ["keras"] + ([chosen] if chosen in ("tensorflow", "jax") else [])
+    versions = {name: _installed_version(name) for name in needed}
+    warnings = [w for w in (_check_version(name, v) for name, v in versions.items()) if w]
+    with quiet_native_stderr():
+        for name in needed[1:]:
+            importlib.import_module(name)
+        keras = importlib.import_module("keras")
+        keras.utils.set_random_seed(seed)
+        if chosen == "tensorflow":
+            importlib.import_module("tensorflow").config.experimental.enable_op_determinism()
+    result = LessonSetup(chosen, seed, versions, deterministic_ops=chosen == "tensorflow")
+    if verbose:
+        print(result.line())
+        if warnings:
+            print(f"Warning: this kernel has {'; '.join(warnings)}. The lesson runs; printed numbers may differ.",
+                  file=sys.stderr)
+    return result
