@@ -268,3 +268,35 @@ def test_kill_one_worker_then_restart_resumes(jobs_root, two_workers):
     # And it ends where the uninterrupted job ended
     np.testing.assert_allclose(final_loss(resumed.chief), final_loss(two_workers.chief), rtol=1e-4)
     assert list((root / "tmp").glob("keraslab-*")) == []
+
+
+# --------------------------------------------------------------------------- the strategy for any device count
+class _Device:
+    def __init__(self, name):
+        self.name = name
+
+
+@pytest.mark.parametrize(
+    "gpus, cpus, expected",
+    [
+        (0, 1, ("default", None)),
+        (0, 2, ("mirrored", ["/device:CPU:0", "/device:CPU:1"])),
+        (1, 1, ("mirrored", ["/device:GPU:0"])),  # a laptop or a Colab GPU runtime: one replica
+        (1, 2, ("mirrored", ["/device:GPU:0"])),  # GPUs win over logical CPUs
+        (3, 1, ("mirrored", ["/device:GPU:0", "/device:GPU:1", "/device:GPU:2"])),
+    ],
+)
+def test_strategy_choice_for_each_device_list(monkeypatch, gpus, cpus, expected):
+    import tensorflow as tf
+
+    devices = {
+        "GPU": [_Device(f"/device:GPU:{i}") for i in range(gpus)],
+        "CPU": [_Device(f"/device:CPU:{i}") for i in range(cpus)],
+    }
+    chosen = []
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind: devices[kind])
+    monkeypatch.setattr(tf.distribute, "MirroredStrategy", lambda names: chosen.append(names) or "mirrored")
+    monkeypatch.setattr(tf.distribute, "get_strategy", lambda: "default")
+    strategy = distribute.strategy_from_env(verbose=False)
+    assert (strategy, chosen[0] if chosen else None) == expected

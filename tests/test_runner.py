@@ -64,14 +64,36 @@ def test_main_exit_codes(tmp_path, capsys):
     assert runner.main([str(tmp_path / "missing.ipynb")]) == 2
 
 
-def test_expected_exceptions_do_not_fail(tmp_path):
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("1 / 0")
-    cell.metadata["tags"] = ["raises-exception"]
-    nb.cells = [cell, nbformat.v4.new_code_cell("print('went on')")]
-    nbformat.write(nb, tmp_path / "01_raises.ipynb")
-    (result,) = runner.run_notebooks([tmp_path / "01_raises.ipynb"], out_dir=tmp_path / "out", timeout=120)
+def test_pitfall_cells_do_not_fail_the_run(tmp_path):
+    nb = make_notebook(
+        tmp_path / "01_pitfall.ipynb",
+        "from keraslab.pitfalls import pitfall\nwith pitfall(ZeroDivisionError, match='division'):\n    1 / 0",
+        "print('went on')",
+    )
+    (result,) = runner.run_notebooks([nb], out_dir=tmp_path / "out", timeout=120)
     assert result.status == "ok"
+    executed = nbformat.read(tmp_path / "out" / "01_pitfall.ipynb", as_version=4)
+    shown = executed.cells[1].outputs[0]
+    assert shown["output_type"] == "display_data"
+    assert shown["data"]["text/plain"] == "ZeroDivisionError: division by zero"
+    assert "<!--traceback-->" in shown["data"]["text/html"] and "Traceback" in shown["data"]["text/html"]
+    assert executed.cells[2].outputs[0]["text"] == "went on\n"
+
+
+def test_kernel_stderr_goes_to_a_log_and_its_tail_is_shown_on_failure(tmp_path, capfd):
+    nb = make_notebook(
+        tmp_path / "01_noisy.ipynb",
+        "import os\nos.write(2, b'I0000 00:00:17.5 42 cudart_stub.cc:31] native noise\\n')",
+        "raise RuntimeError('boom')",
+    )
+    (result,) = runner.run_notebooks([nb], out_dir=tmp_path / "out", timeout=120)
+    assert result.status == "FAILED"
+    log = runner.paths.build_dir() / "notebooks" / "01_noisy.log"
+    assert "cudart_stub.cc:31] native noise" in log.read_text()
+    out, err = capfd.readouterr()
+    assert "native noise" not in out  # not through the progress bar ...
+    assert "01_noisy.log" in err and "native noise" in err  # ... but shown with the failure
+    assert "Kernel is running over TCP" not in out
 
 
 @pytest.mark.parametrize("key", sorted(runner.STABLE_ENV))

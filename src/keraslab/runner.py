@@ -142,11 +142,15 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int) -
         record_timing=False,
         on_cell_executed=on_cell_executed,
     )
+    # The kernel's own stdout/stderr (TensorFlow's C++ lines, ipykernel's warnings) go to a log
+    # file beside the executed copy, not through the progress bar; its tail is shown on failure.
+    log_path = paths.build_dir() / "notebooks" / f"{path.stem}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     status, error = "ok", None
-    with _PeakRSS() as memory:
+    with _PeakRSS() as memory, open(log_path, "wb") as kernel_log:
         try:
-            client.execute()
+            client.execute(stdout=kernel_log, stderr=kernel_log)
         except CellExecutionError as exc:
             status, error = "FAILED", exc
         except Exception as exc:  # kernel died, timeout, ...
@@ -166,7 +170,6 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int) -
                 for i, c in enumerate(nb.cells)
                 if c.cell_type == "code"
                 and any(o.get("output_type") == "error" for o in c.get("outputs", []))
-                and "raises-exception" not in c.get("metadata", {}).get("tags", [])
             ),
             None,
         )
@@ -175,8 +178,17 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int) -
             i, cell = failing
             print(f"--- cell {i} ---\n{cell.source}\n--- error ---", file=sys.stderr)
         print(str(error)[-4000:], file=sys.stderr)
+        print(_tail(log_path), file=sys.stderr)
         print(f"The partly executed notebook is in {paths.relative(out_path)}", file=sys.stderr)
     return result
+
+
+def _tail(log_path: Path, lines: int = 30) -> str:
+    """The last ``lines`` lines of a kernel's log, under a heading naming the file."""
+    text = log_path.read_text(errors="replace").splitlines() if log_path.is_file() else []
+    if not text:
+        return f"(the kernel wrote nothing to {paths.relative(log_path)})"
+    return f"--- last {min(lines, len(text))} lines of {paths.relative(log_path)} ---\n" + "\n".join(text[-lines:])
 
 
 def _table(results: list[Result]) -> str:
