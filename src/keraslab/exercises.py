@@ -1688,7 +1688,8 @@ def _check_resumable(fn) -> _Verdict:
                    for a, b in zip(resumed.get_weights(), reference.get_weights(), strict=True))
         if not same:
             raise _wrong("the resumed run ended with other weights than an uninterrupted run.",
-                         "pass shuffle=False: a rerun draws a new batch order otherwise.")
+                         "train both calls the same way (6 epochs, batch_size=32, validation_split=0.2, "
+                         "shuffle=False) and let resumable_callbacks(run) restore the backup.")
     return _correct("killed during epoch 4, the rerun trained only epochs 4-6, resumed from the backup of epoch 3, "
                     "and ended with the same weights as a run that was never interrupted.")
 
