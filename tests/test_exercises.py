@@ -41,7 +41,7 @@ TABLE: dict[str, tuple[str, str, str]] = {
     "02.3": ("02_mnist_callbacks", "halve_every_3",
              "def halve_every_3(epoch, lr):\n    ...  # your code here: return the rate for this epoch"),
     "02.4": ("02_mnist_callbacks", "make_weights_checkpoint",
-             "def make_weights_checkpoint(folder):\n    ...  # your code here: return a keras.callbacks.ModelCheckpoint"),
+             "def make_weights_checkpoint(folder):\n    ...  # your code here: return a ModelCheckpoint"),
     "03.1": ("03_fashion_mnist_dropout_early_stopping", "best_epoch", "best_epoch = ...  # a whole number"),
     "03.2": ("03_fashion_mnist_dropout_early_stopping", "kept_value", "kept_value = ...  # a number"),
     "03.3": ("03_fashion_mnist_dropout_early_stopping", "model_with_dropout",
@@ -55,7 +55,8 @@ TABLE: dict[str, tuple[str, str, str]] = {
              "def build_two_output_model():\n    ...  # your code here: return the model"),
     "04.4": ("04_functional_and_subclassed_models", "MyMLP", "class MyMLP(keras.Model):\n    ...  # your code here"),
     "05.1": ("05_custom_training_loop", "batch_loss_answer", 'batch_loss_answer = ...  # "a" or "b"'),
-    "05.2": ("05_custom_training_loop", "MAEMetric", "class MAEMetric(keras.metrics.Metric):\n    ...  # your code here"),
+    "05.2": ("05_custom_training_loop", "MAEMetric",
+             "class MAEMetric(keras.metrics.Metric):\n    ...  # your code here"),
     "05.3": ("05_custom_training_loop", "EpochRecorder",
              "class EpochRecorder(keras.callbacks.Callback):\n    ...  # your code here"),
     "05.4": ("05_custom_training_loop", "MAEModel", "class MAEModel(keras.Model):\n    ...  # your code here"),
@@ -525,14 +526,17 @@ def test_check_unknown_exercise(capsys):
     assert result is None and "there is no exercise '09.9'" in out
 
 
-def test_checkers_leave_no_files_in_the_repository():
-    before = {p for p in REPO.rglob("*") if ".git" not in p.parts and ".venv" not in p.parts}
-    with pytest.MonkeyPatch.context():
-        for exercise_id in ("01.4", "03.4", "06.3"):
-            stem, name, _ = TABLE[exercise_id]
-            exercises.check(exercise_id, solutions(stem)[name])
-    after = {p for p in REPO.rglob("*") if ".git" not in p.parts and ".venv" not in p.parts}
-    assert after - before == set()
+def test_checkers_leave_no_files_behind(tmp_path, monkeypatch):
+    """Coding checks write only to temporary folders they remove: not to the working folder, nor to the
+    course's logs/checkpoints folders (redirected into tmp_path by conftest)."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    for exercise_id in ("01.4", "02.4", "03.4", "06.3", "06.4"):
+        stem, name, _ = TABLE[exercise_id]
+        assert exercises.check(exercise_id, solutions(stem)[name]) is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd"]
+    assert list(cwd.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- the questions' answers, by Keras itself
