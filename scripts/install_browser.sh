@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Make sure a headless Chromium is on PATH, for tests/test_tensorboard_browser.py
-# (it opens the real TensorBoard dashboard and takes a screenshot).
+# Make sure a headless Chromium (and a Korean font) is on PATH, for tests/test_tensorboard_browser.py
+# and tests/test_jupyterlab_browser.py (the real TensorBoard and JupyterLab, with screenshots).
 #
 # Idempotent: does nothing but print the version when `chromium` already runs.
 # Otherwise installs Debian's `chromium` package with apt-get (as root, or via
@@ -14,12 +14,16 @@ works() {
   command -v "$browser" >/dev/null 2>&1 && "$browser" --version >/dev/null 2>&1
 }
 
-if ! works; then
-  if [ -n "${CHROMIUM:-}" ]; then
+korean_font() {  # the JupyterLab screenshot shows the lessons' Korean terms
+  command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -i nanum >/dev/null
+}
+
+if ! works || ! korean_font; then
+  if [ -n "${CHROMIUM:-}" ] && ! works; then
     echo "CHROMIUM=$CHROMIUM is set but does not run ('$CHROMIUM --version' failed)." >&2
     exit 1
   fi
-  echo "Chromium not found: installing Debian's 'chromium' package with apt-get..."
+  echo "Chromium or a Korean font not found: installing Debian's chromium and fonts-nanum with apt-get..."
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then
@@ -40,9 +44,10 @@ if ! works; then
     echo "Cannot install Chromium: 'apt-get update' failed (no network to the package registry?)." >&2
     exit 1
   fi
-  # --no-install-recommends keeps it small; fonts-liberation gives the page readable text.
+  # --no-install-recommends keeps it small; fonts-liberation gives the page readable text,
+  # fonts-nanum draws Hangul (the lessons' Korean terms) instead of empty boxes.
   if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      chromium fonts-liberation >/dev/null; then
+      chromium fonts-liberation fonts-nanum >/dev/null; then
     echo "Cannot install Chromium: 'apt-get install chromium' failed." >&2
     exit 1
   fi

@@ -30,7 +30,9 @@ def test_code_that_no_longer_raises_fails_loudly():
 
 
 def test_another_message_fails_loudly():
-    with pytest.raises(PitfallFixedError, match="no longer contains .no attribute 'lr'.; it says: 'SGD' object") as info:
+    with pytest.raises(
+        PitfallFixedError, match="no longer contains .no attribute 'lr'.; it says: 'SGD' object"
+    ) as info:
         with pitfall(AttributeError, match="no attribute 'lr'"):
             raise AttributeError("'SGD' object has no attribute 'learning_rate_x'")
     assert isinstance(info.value.__cause__, AttributeError)

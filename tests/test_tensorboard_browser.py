@@ -11,8 +11,7 @@
    loss, and the HParams dashboard must show it in the browser
    (``build/screenshots/tensorboard-hparams.png``).
 
-Chromium is driven over ``--remote-debugging-pipe`` (the DevTools protocol on two
-file descriptors; no extra Python package). Plain ``chromium --dump-dom`` /
+Chromium is driven over the DevTools protocol (``tests/browser.py``). Plain ``chromium --dump-dom`` /
 ``--screenshot`` runs were tried first: TensorBoard draws a card only when its
 IntersectionObserver reports it visible, and under ``--virtual-time-budget`` that
 fired in about half the runs, leaving an empty card; waiting in real time for the
@@ -25,14 +24,9 @@ The test fails, never skips, when it is missing.
 from __future__ import annotations
 
 import base64
-import fcntl
 import io
 import json
 import os
-import select
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -44,6 +38,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from browser import DevTools, chromium_argv, find_browser, free_port, stop
 from PIL import Image
 
 from keraslab import callbacks, hparams, paths
@@ -56,40 +51,6 @@ SERVER_START_S = 90  # TensorBoard imports TensorFlow: ~25 s on a busy 2-core ma
 BROWSER_S = 60
 
 
-def _browser() -> str:
-    name = os.environ.get("CHROMIUM", "chromium")
-    found = shutil.which(name)
-    if not found:
-        pytest.fail(
-            f"headless Chromium not found ({name!r} is not on PATH): run `bash scripts/install_browser.sh` "
-            "(or set CHROMIUM=/path/to/chrome)",
-            pytrace=False,
-        )
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop(proc: subprocess.Popen | None) -> None:
-    """Stop ``proc`` and its process group (it was started in a new session)."""
-    if proc is None or proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 def _get(url: str, timeout: float = 10):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return json.loads(r.read())
@@ -100,7 +61,7 @@ def _tail(path: Path, n: int = 2000) -> str:
 
 
 def _start_tensorboard(logdir: Path, workdir: Path) -> tuple[subprocess.Popen, str, Path]:
-    port = _free_port()
+    port = free_port()
     log = workdir / f"tensorboard-{port}.log"
     env = {**os.environ, "TMPDIR": str(workdir)}  # its .tensorboard-info/ stays private
     with log.open("wb") as out:
@@ -126,76 +87,6 @@ def _wait_for_runs(proc: subprocess.Popen, base: str, log: Path) -> list[str]:
             pass
         time.sleep(0.5)
     pytest.fail(f"tensorboard at {base} did not list {RUNS} within {SERVER_START_S} s (saw {runs}):\n{_tail(log)}")
-
-
-class DevTools:
-    """A minimal client of the Chrome DevTools protocol over ``--remote-debugging-pipe``:
-    Chromium reads NUL-terminated JSON commands on fd 3 and answers on fd 4."""
-
-    def __init__(self, argv: list[str], stderr_path: Path):
-        to_browser_r, self._to_browser = os.pipe()
-        self._from_browser, from_browser_w = os.pipe()
-        # copies above fd 100, so that dup2 to 3 and 4 in the child cannot clobber them
-        hi = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (to_browser_r, from_browser_w)]
-        for fd in hi:
-            os.set_inheritable(fd, True)
-
-        def child_fds():
-            os.dup2(hi[0], 3)
-            os.dup2(hi[1], 4)
-
-        with stderr_path.open("wb") as err:
-            # close_fds=False: subprocess would otherwise close 3 and 4 after child_fds ran.
-            # Python's own descriptors are non-inheritable, so nothing else leaks.
-            self.proc = subprocess.Popen(
-                [*argv, "--remote-debugging-pipe", "about:blank"],
-                stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT,
-                preexec_fn=child_fds, close_fds=False, start_new_session=True,
-            )  # fmt: skip
-        for fd in (to_browser_r, from_browser_w, *hi):
-            os.close(fd)
-        self._buf = b""
-        self._id = 0
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30):
-        self._id += 1
-        msg = {"id": self._id, "method": method, "params": params or {}}
-        if session:
-            msg["sessionId"] = session
-        os.write(self._to_browser, json.dumps(msg).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            while b"\0" in self._buf:
-                raw, self._buf = self._buf.split(b"\0", 1)
-                reply = json.loads(raw)
-                if reply.get("id") == self._id:
-                    if "error" in reply:
-                        raise RuntimeError(f"{method}: {reply['error']}")
-                    return reply["result"]
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"Chromium did not answer {method} within {timeout} s")
-            ready, _, _ = select.select([self._from_browser], [], [], left)
-            if ready:
-                chunk = os.read(self._from_browser, 1 << 20)
-                if not chunk:
-                    raise RuntimeError(f"Chromium closed the DevTools pipe during {method}")
-                self._buf += chunk
-
-    def close(self) -> None:
-        try:
-            if self.proc.poll() is None:
-                self.send("Browser.close", timeout=5)
-                self.proc.wait(5)
-        except (OSError, RuntimeError, TimeoutError, subprocess.TimeoutExpired):
-            pass
-        finally:
-            _stop(self.proc)
-            for fd in (self._to_browser, self._from_browser):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
 
 
 # True once the epoch_loss card shows a chart and a data-table row for every run.
@@ -230,12 +121,7 @@ HPARAMS_READY_JS = """(() => {
 def _render(browser: str, url: str, workdir: Path, ready_js: str = READY_JS) -> tuple[str, bytes, dict]:
     """Open ``url`` in headless Chromium; wait until ``ready_js`` reports ready (by default: the
     epoch_loss card); return (DOM, PNG, state)."""
-    argv = [
-        browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={workdir / 'chromium-profile'}",
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
-    ]  # fmt: skip
+    argv = chromium_argv(browser, workdir, WINDOW)
     tools = DevTools(argv, workdir / "chromium.log")
     try:
         target = tools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -281,7 +167,7 @@ def _train_tiny_model() -> paths.Run:
 
 
 def test_tensorboard_serves_and_renders_a_keras_run(tmp_path):
-    browser = _browser()  # fail early, before the slow parts
+    browser = find_browser()  # fail early, before the slow parts
     logdir = paths.logs_dir()  # tmp_path/logs: set by the autouse fixture in conftest.py
     assert tmp_path in logdir.parents or logdir.is_relative_to(tmp_path)
     logdir.mkdir(parents=True, exist_ok=True)
@@ -331,7 +217,7 @@ def test_tensorboard_serves_and_renders_a_keras_run(tmp_path):
         hp_ready_js = HPARAMS_READY_JS.replace("__VALUE__", json.dumps(f"{last_val_loss:.4f}"))
         hp_html, hp_png, hp_state = _render(browser, f"{base}/#hparams", tmp_path, hp_ready_js)
     finally:
-        _stop(server)
+        stop(server)
     assert server.poll() is not None, "tensorboard is still running"
 
     (shots / "tensorboard.png").write_bytes(png)

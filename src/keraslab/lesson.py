@@ -171,6 +171,8 @@ def setup(backend: str = "tensorflow", seed: int = 42, *, verbose: bool = True) 
     if verbose:
         print(result.line())
         if warnings:
-            print(f"Warning: this kernel has {'; '.join(warnings)}. The lesson runs; printed numbers may differ.",
-                  file=sys.stderr)
+            print(
+                f"Warning: this kernel has {'; '.join(warnings)}. The lesson runs; printed numbers may differ.",
+                file=sys.stderr,
+            )
     return result

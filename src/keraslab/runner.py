@@ -168,8 +168,7 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int) -
             (
                 (i, c)
                 for i, c in enumerate(nb.cells)
-                if c.cell_type == "code"
-                and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+                if c.cell_type == "code" and any(o.get("output_type") == "error" for o in c.get("outputs", []))
             ),
             None,
         )
