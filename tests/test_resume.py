@@ -225,9 +225,10 @@ def resume_in_process(tmp: Path, monkeypatch):
     [
         (lambda f: f.write_text(f.read_text()[:10]), r"training_metadata\.json: truncated or corrupt JSON"),
         (lambda f: f.with_name("latest.weights.h5").write_bytes(b"junk"), "SHA-256 differs"),
-        (lambda f: f.with_name("latest.weights.h5").unlink(), "backup metadata without latest.weights.h5"),
+        (lambda f: _flip(f.with_name("latest.weights.h5")), "SHA-256 differs"),
+        (lambda f: (_flip(f.with_name("latest.weights.h5")), f.unlink()), "does not match the digest keraslab sealed"),
     ],
-    ids=["truncated-metadata", "corrupt-weights", "missing-weights"],
+    ids=["truncated-metadata", "corrupt-weights", "flipped-weights", "flipped-weights-no-metadata"],
 )
 def test_damaged_backup_is_a_clear_error(tmp_path, interrupted, monkeypatch, damage, message):
     import shutil
@@ -238,6 +239,142 @@ def test_damaged_backup_is_a_clear_error(tmp_path, interrupted, monkeypatch, dam
     with pytest.raises(CheckpointError, match=message) as e:
         resume_in_process(tmp_path, monkeypatch)
     assert "Delete" in str(e.value) or "delete" in str(e.value)
+
+
+def _flip(path: Path, offset: int | None = None) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 if offset is None else offset] ^= 0b0000_0100
+    path.write_bytes(bytes(data))
+
+
+def _capture_callbacks(monkeypatch) -> list:
+    captured: list = []
+    original = resume.resumable_callbacks
+
+    def capture(run, **kw):
+        captured[:] = original(run, **kw)
+        return captured
+
+    monkeypatch.setattr(resume, "resumable_callbacks", capture)
+    return captured
+
+
+def test_metadata_without_weights_starts_over_by_itself(tmp_path, interrupted, monkeypatch, capsys):
+    """What a kill during Keras's own backup cleanup left (metadata only): no human step, a clean restart."""
+    import shutil
+
+    shutil.copytree(interrupted, tmp_path, dirs_exist_ok=True)
+    folder = tmp_path / "checkpoints" / "06_reliable" / "resume-demo" / "backup"
+    (folder / "latest.weights.h5").unlink()
+    cbs = _capture_callbacks(monkeypatch)
+    resume_in_process(tmp_path, monkeypatch)
+    assert "training starts over from epoch 0" in capsys.readouterr().out
+    assert cbs[-1].resumed_from_epoch == 0 and cbs[-1].epochs_done == EPOCHS
+
+
+def test_weights_without_metadata_rebuild_it(tmp_path, interrupted, monkeypatch):
+    """The backup weights carry their own metadata, sealed inside: a lost JSON is rebuilt, progress kept."""
+    import shutil
+
+    shutil.copytree(interrupted, tmp_path, dirs_exist_ok=True)
+    folder = tmp_path / "checkpoints" / "06_reliable" / "resume-demo" / "backup"
+    epoch = saving.read_json(folder / "training_metadata.json")["epoch"]
+    (folder / "training_metadata.json").unlink()
+    cbs = _capture_callbacks(monkeypatch)
+    resume_in_process(tmp_path, monkeypatch)
+    assert cbs[-1].resumed_from_epoch == epoch >= 2
+
+
+def test_finished_run_rerun_returns_its_result(tmp_path, monkeypatch, capsys):
+    from keraslab import paths
+
+    monkeypatch.setenv("KERASLAB_CHECKPOINTS_DIR", str(tmp_path / "checkpoints"))
+    monkeypatch.setenv("KERASLAB_LOGS_DIR", str(tmp_path / "logs"))
+    x, y = resume.demo_data(600)
+
+    def fit(epochs=3):
+        keras.utils.set_random_seed(1)
+        model = resume.demo_model()
+        run = paths.new_run("06_reliable", "finished", fresh=False)
+        cbs = resume.resumable_callbacks(run, tensorboard=False)
+        history = model.fit(x, y, validation_split=0.2, epochs=epochs, verbose=0, shuffle=False, callbacks=cbs)
+        return model, cbs[-1], history, run
+
+    first, backup, history, run = fit()
+    assert len(history.history["loss"]) == 3 and not backup.already_finished
+    assert resume.read_finished(run.checkpoint_dir) == {"epochs_done": 3, "epochs_requested": 3, "stopped_early": False}
+    csv_before = (run.log_dir / "training.csv").read_text()
+    again, backup, history, _ = fit()
+    assert backup.already_finished and backup.epochs_done == 3 and history.history == {}
+    assert "this run already finished (3 epochs)" in capsys.readouterr().out
+    for got, want in zip(again.get_weights(), first.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(again.optimizer.variables, first.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert (run.log_dir / "training.csv").read_text() == csv_before  # the log of the finished run is kept
+    with pytest.raises(CheckpointError, match=r"already finished its 3 epochs; this fit asks for 5.*fresh=True"):
+        fit(epochs=5)
+
+
+def test_stale_temporaries_are_swept_and_never_look_like_checkpoints(tmp_path, monkeypatch):
+    from keraslab import paths
+
+    monkeypatch.setenv("KERASLAB_CHECKPOINTS_DIR", str(tmp_path / "checkpoints"))
+    run = paths.new_run("06_reliable", "litter")
+    (run.checkpoint_dir / ".best.keras.tmp-abcd1234.keras").write_bytes(b"")  # what older versions left
+    (run.checkpoint_dir / ".best.keras.tmp-efgh5678").mkdir()  # what a kill leaves now
+    (run.checkpoint_dir / ".best.keras.tmp-efgh5678" / "best.keras").write_bytes(b"PK\x03\x04 half")
+    (run.checkpoint_dir / "backup").mkdir()
+    (run.checkpoint_dir / "backup" / ".latest.weights.h5.tmp-x1").mkdir()
+    x, y = resume.demo_data(300)
+    model = resume.demo_model()
+    model.fit(x, y, validation_split=0.2, epochs=2, verbose=0, callbacks=resume.resumable_callbacks(run))
+    assert sorted(p.name for p in run.checkpoint_dir.iterdir()) == ["best.keras", "finished.weights.h5"]
+    assert [p.name for p in run.checkpoint_dir.glob("*.keras")] == ["best.keras"]
+
+
+def test_early_stopping_run_resumed_after_it_stopped_does_not_train_on(tmp_path, monkeypatch):
+    """Killed after early stopping decided to stop, before the finish: the restart must not train on."""
+    import shutil
+
+    from keraslab import paths
+
+    monkeypatch.setenv("KERASLAB_CHECKPOINTS_DIR", str(tmp_path / "checkpoints"))
+    monkeypatch.setenv("KERASLAB_LOGS_DIR", str(tmp_path / "logs"))
+    x, y = resume.demo_data(600)
+
+    class Stall(keras.callbacks.Callback):  # val_loss stops improving after epoch 2: early stopping after epoch 4
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_loss"] = 1.0 - 0.1 * min(epoch, 1)
+
+    class Crash(keras.callbacks.Callback):  # after the backup of the stopping epoch, before the finish
+        def on_epoch_end(self, epoch, logs=None):
+            if self.model.stop_training:
+                raise KeyboardInterrupt("killed")
+
+    def fit(crash=False):
+        keras.utils.set_random_seed(3)
+        model = resume.demo_model()
+        run = paths.new_run("06_reliable", "es-stop", fresh=False)
+        cbs = [Stall(), *resume.resumable_callbacks(run, patience=2, tensorboard=False)]
+        if crash:
+            cbs.append(Crash())
+        model.fit(x, y, validation_split=0.2, epochs=10, verbose=0, shuffle=False, callbacks=cbs)
+        return model, cbs[-1], run
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(crash=True)
+    resumed, backup, run = fit()
+    assert backup.resumed_from_epoch == 4 and backup.epochs_done == 4
+    assert resume.read_finished(run.checkpoint_dir)["stopped_early"] is True
+    with open(run.log_dir / "training.csv", newline="") as f:
+        assert [int(row["epoch"]) for row in csv.DictReader(f)] == [0, 1, 2, 3]
+    shutil.rmtree(tmp_path / "checkpoints")  # the uninterrupted run, for comparison
+    shutil.rmtree(tmp_path / "logs")
+    straight, backup, _ = fit()
+    assert backup.epochs_done == 4 and backup.resumed_from_epoch == 0
+    for got, want in zip(resumed.get_weights(), straight.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_half_committed_backup_is_completed(tmp_path, interrupted, monkeypatch):

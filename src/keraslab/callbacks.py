@@ -48,10 +48,15 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
     Keras writes checkpoints in place, so a kill during a save leaves a
     truncated file where the last good one was. This subclass changes only
-    *how the file is written* (a temporary file in the same folder, then
-    ``os.replace``, see :mod:`keraslab.saving`); when and what to save stays
-    Keras's own logic.
+    *how the file is written* (a temporary folder beside it, a SHA-256 digest
+    sealed inside the file, then ``os.replace``, see :mod:`keraslab.saving`);
+    when and what to save stays Keras's own logic. At the start of training it
+    removes the temporary folders an earlier, killed run left in its folder.
     """
+
+    def on_train_begin(self, logs=None):
+        saving.sweep_temporaries(Path(self.filepath).parent)
+        super().on_train_begin(logs)
 
     def _save_model(self, epoch, batch, logs):
         filepath = self._get_file_path(epoch, batch, logs)

@@ -25,7 +25,8 @@ Example::
 
 from __future__ import annotations
 
-import gzip
+import hashlib
+import math
 import os
 import struct
 import zlib
@@ -44,6 +45,8 @@ __all__ = [
     "load_fashion_mnist",
     "load_iris_split",
     "check_arrays",
+    "verify_dataset",
+    "KNOWN_DIGESTS",
     "FASHION_MNIST_CLASSES",
     "IRIS_CLASSES",
 ]
@@ -73,6 +76,28 @@ _LABEL_MAGIC = 0x00000801  # uint8, 1 dimension
 _NUM_CLASSES = 10
 
 
+# SHA-256 of the *decompressed* arrays (``array.tobytes()``) of the real data sets: the same
+# for any compression, for raw IDX files, and for what keras.datasets downloads.
+KNOWN_DIGESTS = {
+    ("mnist", "train_images"): "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+    ("mnist", "train_labels"): "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
+    ("mnist", "test_images"): "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+    ("mnist", "test_labels"): "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
+    ("fashion-mnist", "train_images"): "2e487a6c89124f78f2d7521542223cafe96f7123c3ca13d447772ac6ecbb3012",
+    ("fashion-mnist", "train_labels"): "657fbd221bfc9f4198cc14b5619cc33ec57c58dd0e47af4d99d6650759e869a7",
+    ("fashion-mnist", "test_images"): "c867c93ff95360594e8ec3287995350b824dd110b11595c0e13d5423f621867a",
+    ("fashion-mnist", "test_labels"): "3d0e6c6ea990b53b6f8f500a41cac93881d981b315f84578b7d915342ade01e9",
+}
+_REAL_COUNTS = {"train": 60000, "test": 10000}
+_PRETTY = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+_PART_WORDS = {
+    "train_images": "training images",
+    "train_labels": "training labels",
+    "test_images": "test images",
+    "test_labels": "test labels",
+}
+
+
 class DataFileError(ValueError):
     """A data file exists but is not what it should be (wrong format, truncated, ...)."""
 
@@ -81,8 +106,86 @@ class DataNotFoundError(FileNotFoundError):
     """No copy of a data set could be found or downloaded."""
 
 
+MAX_IDX_BYTES = 1 << 30  # no IDX file this course reads is larger (MNIST's training images: 47 MB)
+
+
+def _max_idx_bytes() -> int:
+    return int(os.environ.get("KERASLAB_MAX_IDX_BYTES", MAX_IDX_BYTES))
+
+
+def _parse_header(path: Path, raw: bytes | bytearray, expected_magic: int | None) -> tuple[int, tuple[int, ...]] | None:
+    """``(header_len, shape)`` once ``raw`` holds the whole header, ``None`` while it is too short."""
+    if len(raw) < 4:
+        return None
+    (magic,) = struct.unpack(">I", bytes(raw[:4]))
+    zero, dtype_code, ndim = magic >> 16, (magic >> 8) & 0xFF, magic & 0xFF
+    if zero != 0 or dtype_code != 0x08 or ndim == 0:
+        raise DataFileError(f"{path}: not a uint8 IDX file: expected magic number 0x000008NN, found 0x{magic:08x}")
+    if expected_magic is not None and magic != expected_magic:
+        kind = {_IMAGE_MAGIC: "images", _LABEL_MAGIC: "labels"}.get(expected_magic, "data")
+        raise DataFileError(
+            f"{path}: expected an IDX {kind} file (magic 0x{expected_magic:08x}), "
+            f"found magic 0x{magic:08x} ({ndim} dimension(s)); are two files swapped?"
+        )
+    header_len = 4 + 4 * ndim
+    if len(raw) < header_len:
+        return None
+    shape = struct.unpack(f">{ndim}I", bytes(raw[4:header_len]))
+    declared = header_len + math.prod(shape)
+    if declared > _max_idx_bytes():
+        raise DataFileError(
+            f"{path}: refused: the header declares shape {shape} = {declared:,} bytes, more than the "
+            f"{_max_idx_bytes():,} this loader accepts (KERASLAB_MAX_IDX_BYTES); not an MNIST-style file. "
+            "Replace it with a fresh copy."
+        )
+    return header_len, shape
+
+
+def _decompress_bounded(path: Path, expected_magic: int | None) -> bytearray:
+    """Stream-decompress a gzip IDX file, never producing more than its header declares (plus one byte)."""
+    out = bytearray()
+    limit: int | None = None
+    decomp = zlib.decompressobj(wbits=31)
+    fed = False  # whether the current gzip member has received any input
+    with open(path, "rb") as f:
+        pending = b""
+        while True:
+            if not pending:
+                pending = f.read(1 << 16)
+                if not pending:
+                    break
+            budget = (limit + 1 - len(out)) if limit is not None else 4096
+            out += decomp.decompress(pending, max(budget, 1))
+            fed = True
+            pending = decomp.unconsumed_tail
+            if decomp.eof:  # a gzip file may hold several members, one after the other
+                pending = decomp.unused_data + pending
+                decomp = zlib.decompressobj(wbits=31)
+                fed = False
+            if limit is None:
+                parsed = _parse_header(path, out, expected_magic)
+                if parsed is not None:
+                    limit = parsed[0] + math.prod(parsed[1])
+            if limit is not None and len(out) > limit:
+                raise DataFileError(
+                    f"{path}: decompresses to more than the {limit:,} bytes its header declares (trailing bytes, "
+                    "or a gzip bomb); stopped there. Replace the file."
+                )
+    if fed and not decomp.eof:
+        raise DataFileError(
+            f"{path}: cannot be decompressed (the gzip stream ends early); the file is truncated. "
+            "Replace it with a fresh copy."
+        )
+    return out
+
+
 def read_idx(path: str | os.PathLike[str], *, expected_magic: int | None = None) -> np.ndarray:
-    """Read one IDX file (``.gz`` or raw) into a ``uint8`` array.
+    """Read one IDX file (``.gz`` or raw) into a ``uint8`` array, within the memory its header declares.
+
+    A gzip file is decompressed as a stream and stopped as soon as it yields
+    more than its header declares, and a header declaring more than
+    :data:`MAX_IDX_BYTES` is refused before anything is allocated, so a small
+    hostile file (a gzip bomb) gives a clear error, not a ``MemoryError``.
 
     Args:
         path: the file, e.g. ``train-images-idx3-ubyte.gz``.
@@ -95,39 +198,44 @@ def read_idx(path: str | os.PathLike[str], *, expected_magic: int | None = None)
     Raises:
         DataNotFoundError: the file does not exist.
         DataFileError: not an IDX file, the wrong kind of IDX file, not uint8,
-            or shorter/longer than its header says. The message names the file,
-            what was expected and what was found.
+            shorter/longer than its header says, or declaring too much. The
+            message names the file, what was expected and what was found.
+
+    Example::
+
+        labels = read_idx("data/mnist/t10k-labels-idx1-ubyte.gz", expected_magic=0x801)
     """
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"{path}: file not found")
     try:
         if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                raw = f.read()
+            raw = _decompress_bounded(path, expected_magic)
         else:
-            raw = path.read_bytes()
+            with open(path, "rb") as f:
+                head = f.read(4 + 4 * 255)
+            parsed = _parse_header(path, head, expected_magic)
+            size = path.stat().st_size
+            if parsed is not None and size > parsed[0] + math.prod(parsed[1]):
+                raise DataFileError(
+                    f"{path}: header says shape {parsed[1]} = {math.prod(parsed[1])} bytes of data, found "
+                    f"{size - parsed[0]} bytes (trailing bytes); replace the file."
+                )
+            raw = bytearray(path.read_bytes())
     except (OSError, EOFError, zlib.error) as exc:
         raise DataFileError(
             f"{path}: cannot be decompressed ({exc}); the file is truncated or not gzip. Replace it with a fresh copy."
         ) from exc
+    except MemoryError:
+        raise DataFileError(f"{path}: too large to read into memory on this machine") from None
     if len(raw) < 4:
         raise DataFileError(f"{path}: expected an IDX header (at least 4 bytes), found {len(raw)} bytes")
-    (magic,) = struct.unpack(">I", raw[:4])
-    zero, dtype_code, ndim = magic >> 16, (magic >> 8) & 0xFF, magic & 0xFF
-    if zero != 0 or dtype_code != 0x08 or ndim == 0:
-        raise DataFileError(f"{path}: not a uint8 IDX file: expected magic number 0x000008NN, found 0x{magic:08x}")
-    if expected_magic is not None and magic != expected_magic:
-        kind = {_IMAGE_MAGIC: "images", _LABEL_MAGIC: "labels"}.get(expected_magic, "data")
-        raise DataFileError(
-            f"{path}: expected an IDX {kind} file (magic 0x{expected_magic:08x}), "
-            f"found magic 0x{magic:08x} ({ndim} dimension(s)); are two files swapped?"
-        )
-    header_len = 4 + 4 * ndim
-    if len(raw) < header_len:
+    parsed = _parse_header(path, raw, expected_magic)
+    if parsed is None:
+        ndim = raw[3]
         raise DataFileError(f"{path}: header says {ndim} dimensions but the file ends at byte {len(raw)}")
-    shape = struct.unpack(f">{ndim}I", raw[4:header_len])
-    expected = int(np.prod(shape, dtype=np.int64))
+    header_len, shape = parsed
+    expected = math.prod(shape)
     found = len(raw) - header_len
     if found != expected:
         raise DataFileError(
@@ -135,6 +243,103 @@ def read_idx(path: str | os.PathLike[str], *, expected_magic: int | None = None)
             f"({'truncated' if found < expected else 'trailing bytes'}); replace the file."
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape(shape).copy()
+
+
+def _sha256_file(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def _read_sums(folder: Path) -> dict[str, str]:
+    sums = folder / "SHA256SUMS"
+    if not sums.is_file():
+        return {}
+    out = {}
+    for line in sums.read_text(errors="replace").splitlines():
+        parts = line.strip().split()
+        if len(parts) == 2 and len(parts[0]) == 64:
+            out[parts[1].lstrip("*")] = parts[0].lower()
+    return out
+
+
+def _identify(digest: str) -> tuple[str, str] | None:
+    return next((key for key, value in KNOWN_DIGESTS.items() if value == digest), None)
+
+
+def verify_dataset(name: str, arrays: dict[str, np.ndarray], files: dict[str, Path] | None = None) -> None:
+    """Check the four arrays of ``name`` against the real data set's digests (and ``SHA256SUMS``, if beside them).
+
+    Arrays with the real set's sizes (60000 training / 10000 test samples)
+    must match its SHA-256 digests exactly; arrays of other sizes (your own
+    subset) are accepted as they are, unless they look like the real test set
+    sitting in the training files (or the other way round).
+
+    Args:
+        name: ``"mnist"`` or ``"fashion-mnist"`` (other names: only ``SHA256SUMS`` is checked).
+        arrays: ``{"train_images", "train_labels", "test_images", "test_labels"}`` -> ``uint8`` arrays.
+        files: where each array came from, for messages and for the ``SHA256SUMS``
+            beside them; ``None`` for a download.
+
+    Raises:
+        DataFileError: naming the file that differs and what it probably is
+            ("these look like Fashion-MNIST training images", "train and test
+            look swapped").
+
+    Example::
+
+        verify_dataset("mnist", {"train_images": x_train, ...}, files)
+    """
+    files = files or {}
+    folder_sums = {}
+    for key, file in files.items():
+        sums = folder_sums.setdefault(file.parent, _read_sums(file.parent))
+        listed = sums.get(file.name)
+        if listed is not None and _sha256_file(file) != listed:
+            guess = _guess(name, key, arrays.get(key))
+            raise DataFileError(
+                f"{file}: its SHA-256 differs from the one {file.parent / 'SHA256SUMS'} lists for it{guess}. "
+                f"Replace it with the real {_PRETTY.get(name, name)} file."
+            )
+    if name not in _PRETTY:
+        return
+    for key, array in arrays.items():
+        split = key.split("_")[0]
+        expected = KNOWN_DIGESTS[(name, key)]
+        digest = hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+        if digest == expected:
+            continue
+        where = files.get(key, f"the downloaded {_PART_WORDS[key]}")
+        other = "test" if split == "train" else "train"
+        if _identify(digest) is not None or len(array) == _REAL_COUNTS[split]:
+            raise DataFileError(
+                f"{where}: not the real {_PRETTY[name]} {_PART_WORDS[key]} (SHA-256 of the decompressed data "
+                f"{digest[:12]}..., expected {expected[:12]}...){_guess(name, key, array) or '; damaged or altered'}. "
+                f"Replace it with the real {_PRETTY[name]} file."
+            )
+        if len(array) == _REAL_COUNTS[other] and len(array) != _REAL_COUNTS[split]:
+            raise DataFileError(
+                f"{where}: holds {len(array)} samples, as many as the real {_PRETTY[name]} {other} set: "
+                "train and test look swapped. Put the t10k-* files in the test slots and train-* in the training slots."
+            )
+
+
+def _guess(name: str, key: str, array: np.ndarray | None) -> str:
+    if array is None:
+        return ""
+    found = _identify(hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest())
+    if found is None:
+        return ""
+    other_name, other_key = found
+    if other_name != name:
+        return f": these look like {_PRETTY[other_name]} {_PART_WORDS[other_key]}"
+    if other_key != key:
+        if other_key.split("_")[1] == key.split("_")[1]:
+            return f": these look like the {_PART_WORDS[other_key]}: train and test look swapped"
+        return f": these look like the {_PART_WORDS[other_key]} (images and labels swapped?)"
+    return ""
 
 
 def _find_file(folder: Path, stem: str) -> Path | None:
@@ -165,12 +370,14 @@ def load_idx_dataset(
     *,
     image_shape: tuple[int, ...] = (28, 28),
     num_classes: int = _NUM_CLASSES,
+    verify: bool = True,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
     """Load the four IDX files of data set ``name`` from the first folder that has them.
 
     Returns ``None`` when no searched folder holds a complete set, so the caller
     can fall back to a download. Validates what it reads (see :func:`read_idx`),
-    then the image size, the image/label counts and the label range.
+    then the image size, the image/label counts, the label range and, with
+    ``verify``, the digests (see :func:`verify_dataset`).
     """
     for _label, folder in _candidate_dirs(name, data_dir):
         files = {key: _find_file(folder, stem) for key, stem in _IDX_FILES.items()}
@@ -201,6 +408,8 @@ def load_idx_dataset(
                 raise DataFileError(
                     f"{files[f'{split}_labels']}: labels must lie in 0..{num_classes - 1}, found {int(labels.max())}"
                 )
+        if verify:
+            verify_dataset(name, arrays, files)
         return (
             (arrays["train_images"], arrays["train_labels"]),
             (arrays["test_images"], arrays["test_labels"]),
@@ -224,11 +433,16 @@ def _load(name: str, keras_loader: str, data_dir, download: bool):
     import keras
 
     try:
-        return getattr(keras.datasets, keras_loader).load_data()
+        loaded = getattr(keras.datasets, keras_loader).load_data()
     except Exception as exc:  # network errors come in many types; all mean the same here
         raise DataNotFoundError(
             f"{hint}\nThe download through keras.datasets.{keras_loader} failed too: {type(exc).__name__}: {exc}"
         ) from None
+    (x_train, y_train), (x_test, y_test) = loaded
+    verify_dataset(
+        name, {"train_images": x_train, "train_labels": y_train, "test_images": x_test, "test_labels": y_test}
+    )
+    return loaded
 
 
 def load_mnist(data_dir: str | os.PathLike[str] | None = None, *, download: bool = True):

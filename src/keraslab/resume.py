@@ -1,4 +1,4 @@
-"""Training that survives interruption: resume from the last finished epoch.
+"""Training that survives interruption: resume from the last finished epoch, or return a finished run's result.
 
 :func:`resumable_callbacks` puts together, for one :class:`~keraslab.paths.Run`:
 
@@ -9,20 +9,26 @@
 - ``TerminateOnNaN(raise_error=True)``: a NaN loss stops training with an
   error *before* any epoch-end checkpoint can save NaN weights;
 - :class:`ResumableBackup`, Keras's ``BackupAndRestore`` with an atomic,
-  checked backup that also carries the state Keras does not restore.
+  checked backup that also carries the state Keras does not restore, and a
+  *finished* marker.
 
 Rerun the same cell or script after a crash, a kill or a closed laptop, and
-``fit`` continues at the first unfinished epoch.
+``fit`` continues at the first unfinished epoch. Rerun it after the run
+finished and ``fit`` trains nothing: it prints that the run is finished and
+restores the final weights (``finished.weights.h5``), so the code after
+``fit`` sees the same model as after the first, complete run.
 
 What Keras restores and what this adds:
 
 | state                                  | BackupAndRestore | ResumableBackup |
 |----------------------------------------|------------------|-----------------|
 | model weights, optimizer state, epoch  | yes              | yes             |
-| backup written atomically              | no (in place)    | yes (commit by ``os.replace``, checked by SHA-256) |
+| backup written atomically              | no (in place)    | yes (``os.replace``, SHA-256) |
 | ``ModelCheckpoint.best``               | no               | yes             |
-| ``EarlyStopping`` wait/best/best weights | no             | yes             |
+| ``EarlyStopping`` wait/best/best weights, a stop it decided | no | yes |
 | CSV rows of a replayed epoch           | duplicated       | removed         |
+| a rerun after the run finished         | trains again     | restores the final weights, trains nothing |
+| a kill during the end-of-training cleanup | may need a human | restarts by itself |
 
 Example::
 
@@ -38,21 +44,26 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import keras
 
 from keraslab import callbacks as kl_callbacks
-from keraslab import saving
+from keraslab import integrity, saving
 from keraslab.paths import Run
-from keraslab.saving import CheckpointError
+from keraslab.saving import CheckpointError, pause_point
 
-__all__ = ["ResumableBackup", "resumable_callbacks"]
+__all__ = ["ResumableBackup", "resumable_callbacks", "read_finished", "FINISHED"]
 
 _WEIGHTS = "latest.weights.h5"
 _METADATA = "training_metadata.json"
 _PENDING = "training_metadata.json.pending"
 _ES_BEST = "early_stopping_best.weights.h5"
+FINISHED = "finished.weights.h5"
+_BACKUP_ATTR = "keraslab_backup"
+_FINISHED_ATTR = "keraslab_finished"
 
 
 def _sha256(path: Path) -> str:
@@ -63,20 +74,74 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _embed(path: Path, attr: str, metadata: dict) -> None:
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        f.attrs[attr] = json.dumps(metadata)
+
+
+def _embedded(path: Path, attr: str) -> dict | None:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            raw = f.attrs.get(attr)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot be read ({exc}); the file is corrupt") from None
+    if raw is None:
+        return None
+    return json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+
+
+def read_finished(path: str | os.PathLike[str]) -> dict | None:
+    """What a finished run recorded: ``{"epochs_done", "epochs_requested", "stopped_early"}``.
+
+    Args:
+        path: the run's ``finished.weights.h5`` (or its checkpoint folder).
+
+    Returns:
+        The record, or ``None`` when the run has not finished.
+
+    Raises:
+        CheckpointError: the file exists but is corrupt (its digest does not match).
+
+    Example::
+
+        resume.read_finished(run.checkpoint_dir)   # -> {"epochs_done": 12, ...} or None
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / FINISHED
+    if not path.exists():
+        return None
+    saving.verify_digest(path)
+    return _embedded(path, _FINISHED_ATTR)
+
+
 class ResumableBackup(keras.callbacks.BackupAndRestore):
-    """``keras.callbacks.BackupAndRestore`` with an atomic, verified backup.
+    """``keras.callbacks.BackupAndRestore`` with an atomic, verified backup and a finished marker.
 
-    Keras's own callback decides when to back up and how to resume; this
-    subclass changes how the backup is written and read:
+    Keras's own callback decides when to back up; this subclass changes how
+    the backup is written, read and cleaned up, so that a SIGKILL at any
+    instant leaves a state the next start resumes from by itself:
 
-    1. weights go to a temporary file, then a *pending* metadata file naming
-       their SHA-256 is written, then both are moved into place with
-       ``os.replace``; a kill at any moment leaves either the old backup or the
-       new one, and :meth:`_load_model` finishes a half-done commit;
-    2. the metadata also carries ``ModelCheckpoint.best`` and the
-       ``EarlyStopping`` counters (and its best weights), restored on resume;
+    1. each epoch, the weights (with the metadata embedded and a SHA-256 sealed
+       inside, :mod:`keraslab.integrity`) go to a temporary folder, then a
+       *pending* metadata file naming their SHA-256 is written, then both are
+       moved into place with ``os.replace``; the next start finishes or
+       discards a half-done commit;
+    2. the metadata also carries ``ModelCheckpoint.best``, the
+       ``EarlyStopping`` counters (its best weights: in the backup itself when
+       the best epoch is the last one, else in ``early_stopping_best.weights.h5``)
+       and whether early stopping ended training, all restored on resume;
     3. a replayed epoch's rows are cut from the CSV log;
-    4. a corrupt backup raises :class:`~keraslab.saving.CheckpointError`
+    4. when training ends, the final weights are committed as
+       ``finished.weights.h5`` (one ``os.replace``) *before* the backup is
+       removed; a later start finds it, restores those weights and trains
+       nothing (see :attr:`already_finished`);
+    5. temporary folders left by killed writes are swept at the start;
+    6. a corrupt backup raises :class:`~keraslab.saving.CheckpointError`
        naming the file, instead of a ``JSONDecodeError``.
 
     Args:
@@ -85,9 +150,22 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         early_stopping: an ``EarlyStopping`` whose counters to carry over.
         csv_log: the ``CSVLogger`` file whose replayed rows to drop.
         delete_checkpoint: remove the backup when training ends normally.
+        finished_path: where the finished marker goes; default
+            ``<backup_dir>/../finished.weights.h5``.
+
+    Attributes:
+        resumed_from_epoch: the epoch the last ``fit`` started at (0: from scratch).
+        already_finished: ``True`` when the last ``fit`` found a finished run
+            and only restored its final weights.
+        epochs_done: epochs completed by the run (all attempts together).
 
     Put it *after* those callbacks in ``callbacks=[...]``: it must see their
     end-of-epoch state, and restore theirs after they reset at train start.
+
+    Example::
+
+        backup = resume.ResumableBackup(run.checkpoint_dir / "backup")
+        model.fit(x, y, epochs=10, callbacks=[backup])
     """
 
     def __init__(
@@ -98,87 +176,189 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         early_stopping: keras.callbacks.EarlyStopping | None = None,
         csv_log: str | os.PathLike[str] | None = None,
         delete_checkpoint: bool = True,
+        finished_path: str | os.PathLike[str] | None = None,
     ):
         super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=delete_checkpoint)
         self.folder = Path(backup_dir)
+        self.finished_path = Path(finished_path) if finished_path is not None else self.folder.parent / FINISHED
         self.checkpoint = checkpoint
         self.early_stopping = early_stopping
         self.csv_log = Path(csv_log) if csv_log is not None else None
         self.resumed_from_epoch = 0
+        self.already_finished = False
+        self.epochs_done = 0
+        self._stopped = False
+        self._es_file_epoch: int | None = None
 
     # ------------------------------------------------------------------ write
+    def _early_stopping_state(self) -> dict | None:
+        es = self.early_stopping
+        if es is None:
+            return None
+        state = {
+            "wait": int(es.wait),
+            "best": None if es.best is None else float(es.best),
+            "best_epoch": int(es.best_epoch),
+            "best_source": None,
+        }
+        if es.restore_best_weights and es.best_weights is not None:
+            if es.best_epoch == self._current_epoch - 1:
+                state["best_source"] = "latest"  # the best weights are this backup's weights
+            else:
+                if self._es_file_epoch != es.best_epoch:
+                    # Safe to overwrite: the committed backup does not rely on this file (see the class docstring).
+                    current = self.model.get_weights()
+                    self.model.set_weights(es.best_weights)
+                    try:
+                        saving.save_weights(self.model, self.folder / _ES_BEST)
+                    finally:
+                        self.model.set_weights(current)
+                    self._es_file_epoch = es.best_epoch
+                state["best_source"] = "file"
+                state["best_sha256"] = _sha256(self.folder / _ES_BEST)
+        return state
+
     def _save_model(self):
         folder = self.folder
         folder.mkdir(parents=True, exist_ok=True)
+        self._stopped = bool(getattr(self.model, "stop_training", False))
         metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
-        es = self.early_stopping
-        if es is not None:
-            metadata["early_stopping"] = {
-                "wait": int(es.wait),
-                "best": None if es.best is None else float(es.best),
-                "best_epoch": int(es.best_epoch),
-            }
-            # EarlyStopping keeps its best weights in memory only; when this epoch was
-            # its best, they are the model's current weights: keep a copy on disk.
-            if es.restore_best_weights and es.best_weights is not None and es.best_epoch == self._current_epoch - 1:
-                saving.save_weights(self.model, folder / _ES_BEST)
+        es_state = self._early_stopping_state()
+        if es_state is not None:
+            metadata["early_stopping"] = es_state
         if self.checkpoint is not None and self.checkpoint.best is not None:
             metadata["checkpoint_best"] = float(self.checkpoint.best)
-        with saving.atomic_path(folder / ".latest-new.weights.h5") as tmp:
-            self.model.save_weights(str(tmp))
-        staged = folder / ".latest-new.weights.h5"
-        metadata["weights_sha256"] = _sha256(staged)
-        saving.atomic_write_text(folder / _PENDING, json.dumps(metadata))
-        os.replace(staged, folder / _WEIGHTS)  # commit point 1
-        os.replace(folder / _PENDING, folder / _METADATA)  # commit point 2
+        if self._stopped:
+            metadata["stopped"] = True
+        tmp_dir = Path(tempfile.mkdtemp(prefix=f".{_WEIGHTS}.tmp-", dir=folder))
+        try:
+            staged = tmp_dir / _WEIGHTS
+            self.model.save_weights(str(staged))
+            _embed(staged, _BACKUP_ATTR, metadata)
+            integrity.seal(staged)
+            with open(staged, "rb+") as f:
+                os.fsync(f.fileno())
+            pause_point("backup-weights-staged")
+            metadata["weights_sha256"] = _sha256(staged)
+            saving.atomic_write_text(folder / _PENDING, json.dumps(metadata))
+            pause_point("backup-pending-written")
+            os.replace(staged, folder / _WEIGHTS)  # commit point 1
+            pause_point("backup-weights-committed")
+            os.replace(folder / _PENDING, folder / _METADATA)  # commit point 2
+            pause_point("backup-committed")
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+        self.epochs_done = self._current_epoch
 
     # ------------------------------------------------------------------- read
     def _reconcile(self) -> dict | None:
-        """Finish or discard a half-done commit; return the verified metadata."""
+        """Finish or discard a half-done commit; return the verified metadata (``None``: start from scratch)."""
         weights, meta, pending = self.folder / _WEIGHTS, self.folder / _METADATA, self.folder / _PENDING
-        if not weights.exists() and not meta.exists():
-            return None
-        if not weights.exists():
-            raise CheckpointError(f"{meta}: backup metadata without {_WEIGHTS}; delete {self.folder} to start over")
-        actual = _sha256(weights)
         if pending.exists():
             try:
                 pending_meta = saving.read_json(pending)
             except CheckpointError:
                 pending_meta = {}
-            if pending_meta.get("weights_sha256") == actual:  # killed between the two commits
-                os.replace(pending, meta)
+            if weights.exists() and pending_meta.get("weights_sha256") == _sha256(weights):
+                os.replace(pending, meta)  # killed between the two commits: finish the commit
             else:  # killed before the weights were committed: the old backup stands
                 pending.unlink()
-        if not meta.exists():
-            raise CheckpointError(f"{weights}: backup weights without {_METADATA}; delete {self.folder} to start over")
-        metadata = saving.read_json(meta)
-        if metadata.get("weights_sha256") not in (None, actual):
+        if not weights.exists():
+            if meta.exists():
+                # Only an interrupted cleanup (or a deleted weights file) leaves this; the weights are gone.
+                print(
+                    f"keraslab: {meta} has no {_WEIGHTS} beside it (a cleanup was interrupted, or the file was "
+                    "deleted); that backup cannot be resumed, so training starts over from epoch 0.",
+                    flush=True,
+                )
+                meta.unlink()
+            return None
+        actual = _sha256(weights)
+        metadata = saving.read_json(meta) if meta.exists() else None
+        if metadata is not None and metadata.get("weights_sha256") not in (None, actual):
             raise CheckpointError(
                 f"{weights}: does not match {meta} (SHA-256 differs); the backup is corrupt. "
                 f"Delete {self.folder} to start over."
             )
-        saving.check_checkpoint(weights)
+        try:
+            saving.verify_digest(weights)
+            saving.check_checkpoint(weights)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{exc} It is the training backup: delete {self.folder} to start over.") from None
+        if metadata is None:  # a weights file carries its own metadata: rebuild the JSON from it
+            embedded = _embedded(weights, _BACKUP_ATTR)
+            if embedded is None:
+                raise CheckpointError(
+                    f"{weights}: backup weights without {_METADATA}; delete {self.folder} to start over"
+                )
+            metadata = {**embedded, "weights_sha256": actual}
+            saving.atomic_write_text(meta, json.dumps(metadata))
         return metadata
 
-    def _load_model(self):
+    def on_train_begin(self, logs=None):
         if not self.model.built:
             raise ValueError(
                 "ResumableBackup needs a built model: call model.build(input_shape) or model(x[:1]) "
                 "before fit(), so there are weights to restore into."
             )
+        self.already_finished = False
+        self._es_file_epoch = None
+        for folder in {self.folder, self.folder.parent, self.finished_path.parent}:
+            saving.sweep_temporaries(folder)
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        if self.finished_path.exists():
+            self._restore_finished()
+            return
+        self._load_model()
+
+    def _restore_finished(self):
+        record = read_finished(self.finished_path) or {}
+        done = int(record.get("epochs_done", 0))
+        requested = int(record.get("epochs_requested", done))
+        asked = int((self.params or {}).get("epochs") or requested)
+        if asked > requested and not record.get("stopped_early"):
+            raise CheckpointError(
+                f"{self.finished_path}: this run already finished its {requested} epochs; this fit asks for {asked}. "
+                "To train longer or again, start a fresh run (paths.new_run(..., fresh=True)); the finished "
+                "result stays in this file until then."
+            )
+        saving.load_weights(self.model, self.finished_path)
+        self.model._initial_epoch = max(asked, done)  # fit() then runs no epoch at all
+        self.already_finished = True
+        self.resumed_from_epoch = self.epochs_done = self._current_epoch = done
+        how = ", stopped early" if record.get("stopped_early") else ""
+        print(
+            f"keraslab: this run already finished ({done} epochs{how}); restored its final weights from "
+            f"{self.finished_path} and trained nothing. Start a fresh run to train again.",
+            flush=True,
+        )
+        if self.folder.exists():  # a cleanup that was interrupted after the finished marker
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _load_model(self):
         metadata = self._reconcile()
         if metadata is None:  # a first start, or killed before the first backup
-            self.resumed_from_epoch = 0
+            self.resumed_from_epoch = self.epochs_done = self._current_epoch = 0
             if self.csv_log is not None:
                 _truncate_csv(self.csv_log, keep_below_epoch=0)
             return
+        es = self.early_stopping
+        state = metadata.get("early_stopping") or {}
         try:
-            es = self.early_stopping
-            if es is not None and (self.folder / _ES_BEST).exists() and es.restore_best_weights:
-                self.model.load_weights(self.folder / _ES_BEST)
+            if es is not None and es.restore_best_weights and state.get("best_source") == "file":
+                best_file = self.folder / _ES_BEST
+                if not best_file.exists() or _sha256(best_file) != state.get("best_sha256"):
+                    raise CheckpointError(
+                        f"{best_file}: missing or not the file {self.folder / _METADATA} names (SHA-256 differs); "
+                        f"the backup is corrupt. Delete {self.folder} to start over."
+                    )
+                saving.load_weights(self.model, best_file)
                 es.best_weights = self.model.get_weights()
-            super()._load_model()
+                self._es_file_epoch = int(state["best_epoch"])
+            self.model.load_weights(self.folder / _WEIGHTS)
+            if es is not None and es.restore_best_weights and state.get("best_source") == "latest":
+                es.best_weights = self.model.get_weights()
         except CheckpointError:
             raise
         except Exception as exc:
@@ -186,15 +366,38 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
                 f"{self.folder / _WEIGHTS}: the backup cannot be loaded into this model ({type(exc).__name__}: "
                 f"{exc}). Was the model changed? Delete {self.folder} to start over."
             ) from None
-        self.resumed_from_epoch = int(metadata["epoch"])
-        self._current_epoch = self.resumed_from_epoch
-        if es is not None and "early_stopping" in metadata:
-            state = metadata["early_stopping"]
+        self.resumed_from_epoch = self.epochs_done = self._current_epoch = int(metadata["epoch"])
+        self.model._initial_epoch = self.resumed_from_epoch
+        self._stopped = bool(metadata.get("stopped"))
+        if self._stopped:  # early stopping had ended training: do not train the remaining epochs
+            self.model._initial_epoch = max(self.resumed_from_epoch, int((self.params or {}).get("epochs") or 0))
+        if es is not None and state:
             es.wait, es.best, es.best_epoch = state["wait"], state["best"], state["best_epoch"]
         if self.checkpoint is not None and "checkpoint_best" in metadata:
             self.checkpoint.best = metadata["checkpoint_best"]
         if self.csv_log is not None:
             _truncate_csv(self.csv_log, keep_below_epoch=self.resumed_from_epoch)
+
+    # ------------------------------------------------------------------ finish
+    def on_train_end(self, logs=None):
+        if self.already_finished:
+            return
+        record = {
+            "epochs_done": int(self._current_epoch),
+            "epochs_requested": int((self.params or {}).get("epochs") or self._current_epoch),
+            "stopped_early": bool(self._stopped or getattr(self.model, "stop_training", False)),
+        }
+        with saving.atomic_path(self.finished_path) as tmp:  # the final weights, committed in one os.replace
+            self.model.save_weights(str(tmp))
+            _embed(tmp, _FINISHED_ATTR, record)
+        self.epochs_done = record["epochs_done"]
+        pause_point("finish-committed")
+        if self.delete_checkpoint and self.folder.exists():
+            # Any order is safe now: with the finished marker committed, a restart ignores what is left here.
+            (self.folder / _METADATA).unlink(missing_ok=True)
+            pause_point("cleanup-metadata-deleted")
+            shutil.rmtree(self.folder, ignore_errors=True)
+        pause_point("cleanup-done")
 
 
 def _truncate_csv(path: Path, keep_below_epoch: int) -> None:
@@ -299,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m keraslab.resume``: train the demo model resumably; rerun to resume.
 
     Writes ``final.weights.h5`` in the run's checkpoint folder when all epochs
-    are done, and prints one line per finished epoch.
+    are done, and prints one line per finished epoch. Run it again after it
+    finished and it says so, trains nothing, and writes the same final weights.
     """
     import argparse
 
@@ -332,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # shuffle=False: the batch order then depends only on the data, so a resumed run
     # repeats exactly what an uninterrupted one does (a new process reshuffles otherwise).
-    history = model.fit(
+    model.fit(
         x,
         y,
         validation_split=0.2,
@@ -343,8 +547,9 @@ def main(argv: list[str] | None = None) -> int:
         callbacks=[*cbs[:-1], Report(), backup],
     )
     saving.save_weights(model, run.checkpoint_dir / "final.weights.h5")
-    last = len(history.history["loss"]) + backup.resumed_from_epoch
-    print(f"resumed_from_epoch={backup.resumed_from_epoch} finished_epochs={last}", flush=True)
+    if backup.already_finished:
+        print(f"already_finished epochs={backup.epochs_done}", flush=True)
+    print(f"resumed_from_epoch={backup.resumed_from_epoch} finished_epochs={backup.epochs_done}", flush=True)
     print(f"final_weights_checksum={float(sum(np.abs(w).sum() for w in model.get_weights())):.6f}", flush=True)
     return 0
 
