@@ -425,6 +425,10 @@ WRONG: dict[str, list[tuple[str, str]]] = {
         def average_loss(per_example_losses, global_batch_size):
             return tf.reduce_sum(per_example_losses)
         """, "not 1.25"),
+        ("""
+        def average_loss(per_example_losses, global_batch_size):
+            return tf.reduce_sum(per_example_losses) / 8
+        """, "inside strategy.run"),
     ],
 }
 

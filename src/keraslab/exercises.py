@@ -1872,7 +1872,7 @@ def _check_average_loss(fn) -> _Verdict:
                      hint)
     strategy = _lesson_strategy()
     replicas = strategy.num_replicas_in_sync
-    losses = np.arange(1, 4 * replicas + 1, dtype="float32")
+    losses = np.arange(1, 6 * replicas + 1, dtype="float32")  # a global batch other than 8
     dataset = tf.data.Dataset.from_tensor_slices(losses).batch(len(losses))
     batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
 
