@@ -1625,11 +1625,11 @@ def _killable_model(counter: dict, crash_at_step: int | None) -> keras.Model:
     """A built, compiled demo model whose ``crash_at_step``-th training step raises ``_SimulatedKill``."""
 
     class KillableModel(keras.Sequential):
-        def train_step(self, data):
+        def train_step(self, *args):  # (data) on TensorFlow and torch, (state, data) on JAX
             counter["steps"] += 1
             if crash_at_step is not None and counter["steps"] == crash_at_step:
                 raise _SimulatedKill(f"killed during training step {crash_at_step}")
-            return super().train_step(data)
+            return super().train_step(*args)
 
     keras.utils.set_random_seed(0)
     model = KillableModel([keras.Input((20,)), keras.layers.Dense(16, activation="relu"),
