@@ -612,7 +612,8 @@ def run_job(
             ``kill_after_epoch``, that is, early in the next epoch, which no
             worker can finish without it. The other workers then abort on their
             own; the job must be restarted.
-        env: extra environment variables for the workers.
+        env: extra environment variables for the workers. ``CUDA_VISIBLE_DEVICES`` is
+            ``""`` unless set here: the workers share one machine, so they use its CPU.
 
     Workers still running when this returns (or raises) are killed.
     """
@@ -628,6 +629,9 @@ def run_job(
     try:
         for index in range(num_workers):
             worker_env = dict(os.environ)
+            # Workers of one machine would each claim all of every GPU's memory: they train on the CPU
+            # unless ``env`` says otherwise (the job is a fault-tolerance demo, not a speed-up).
+            worker_env["CUDA_VISIBLE_DEVICES"] = ""
             worker_env.update(env or {})
             worker_env.update(TF_CONFIG=make_tf_config(addresses, index), PYTHONUNBUFFERED="1")
             err = tempfile.TemporaryFile(mode="w+", prefix=f"keraslab-worker{index}-stderr-")
