@@ -131,7 +131,64 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path, reference, sequence):
     assert epochs == list(range(EPOCHS)), (epochs, log)
     # 4. the backup is gone after a finished run, and no temporary files are left behind
     assert not (run_ck / "backup").exists()
+    assert sorted(p.name for p in run_ck.iterdir()) == ["best.keras", "final.weights.h5", "finished.weights.h5"]
     print(f"sequence {sequence}: {killed} kills, log {log}")
+
+
+# Every named commit and cleanup point of a run (saving.pause_point), with the occurrence to stop at.
+KILL_POINTS = [
+    "backup-weights-staged@3",  # epoch 3's backup weights sealed in their temporary folder
+    "backup-pending-written@3",  # ... and the pending metadata written: before commit point 1
+    "backup-weights-committed@3",  # between the two commit points
+    "backup-committed@3",  # epoch 3 fully committed
+    "before-replace:training_metadata.json.pending@3",
+    "before-replace:best.keras@2",  # a best-model checkpoint written, not yet committed
+    "after-replace:best.keras@2",
+    "before-replace:finished.weights.h5",  # the end: final weights written, not committed
+    "finish-committed",  # finished marker committed, backup not yet removed
+    "cleanup-metadata-deleted",  # between the two deletions of the backup cleanup
+    "cleanup-done",  # backup removed, the demo's final.weights.h5 not yet written
+    "before-replace:final.weights.h5",
+    "after-replace:final.weights.h5",  # everything done: the restart is a rerun of a finished run
+]
+
+
+def kill_at(tmp: Path, point: str, fresh: bool = True) -> list[str]:
+    env = {**worker_env(tmp), "KERASLAB_PAUSE_AT": point}
+    proc = subprocess.Popen(
+        [sys.executable, str(WORKER), *train_args(fresh)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("PAUSED "):
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=TIMEOUT)
+    assert proc.returncode == -signal.SIGKILL, f"never reached {point}: {''.join(lines)[-1500:]}"
+    return lines
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_kill_at_every_commit_and_cleanup_point_restarts_by_itself(tmp_path, reference, point):
+    kill_at(tmp_path, point)
+    lines = run_to_end(tmp_path)  # no human step: just run it again
+    summary = [line for line in lines if line.startswith("resumed_from_epoch=")][0]
+    assert summary.endswith(f"finished_epochs={EPOCHS}"), (point, lines[-5:])
+    if point.startswith(("cleanup", "finish", "before-replace:final", "after-replace:final")):
+        assert f"already_finished epochs={EPOCHS}" in lines, (point, lines[-5:])  # no retraining
+        assert not any(line.startswith("epoch ") for line in lines)
+    for got, want in zip(final_weights(tmp_path), reference, strict=True):
+        np.testing.assert_array_equal(got, want, err_msg=point)
+    run_ck = tmp_path / "checkpoints" / "06_reliable" / "resume-demo"
+    saving.load_model(run_ck / "best.keras")
+    with open(tmp_path / "logs" / "06_reliable" / "resume-demo" / "training.csv", newline="") as f:
+        assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(EPOCHS)), point
+    assert sorted(p.name for p in run_ck.iterdir()) == ["best.keras", "final.weights.h5", "finished.weights.h5"]
 
 
 def kill_during_save(tmp: Path, *args: str, save_number: int = 2) -> None:
