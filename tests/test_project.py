@@ -107,6 +107,11 @@ def test_notebook_is_executed_and_clean(path):
     assert setup_cell.index("setup(backend=") < setup_cell.index("import keras"), "setup() runs before keras loads"
     assert "__version__" not in sources, "versions are checked by setup(), as numbers"
     assert "## Keras 3 pitfalls" in markdown
+    # lesson prose speaks to the learner; remarks about the test harness belong in the README
+    harness = [w for w in ("nbval", "results table", "not compared", "compared by tests", "raises-exception")
+               if w in markdown]  # fmt: skip
+    assert not harness, f"test-harness wording in the lesson's prose: {harness}"
+    assert "## Exercises (확인 문제)" in markdown and "exercises.check_" in sources, "checked exercises at the end"
     assert "with pitfall(" in sources
     # %tensorboard and paths never depend on the kernel's working directory (notebooks/)
     for line in sources.splitlines():
