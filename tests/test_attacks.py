@@ -316,7 +316,8 @@ def test_registered_class_names_its_package(tmp_path, monkeypatch):
     monkeypatch.delitem(registry, "keraslab>CustomerTicketModel")  # as in a process that never imported it
     with pytest.raises(CheckpointError) as e:
         saving.load_model(path)
-    assert "'CustomerTicketModel'" in str(e.value) and "keraslab" in str(e.value)
+    assert "'CustomerTicketModel', registered by the package 'keraslab'" in str(e.value)
+    assert "import the module of 'keraslab' that defines it" in str(e.value)
 
 
 # ------------------------------------------------------------------ wrong data

@@ -338,7 +338,14 @@ def describe_missing_class(config, name: str) -> str:
             f"run `import {module}` before loading (its @keras.saving.register_keras_serializable() registers it), "
             f"or {fix}"
         )
-    where = f" (saved under the registered name {registered!r})" if registered and registered != "function" else ""
+    package = registered.split(">", 1)[0] if registered and ">" in registered else None
+    if package and package != "Custom":
+        return (
+            f"the file uses {short!r}, registered by the package {package!r} (as {registered!r}), which this "
+            f"process has not imported: import the module of {package!r} that defines it before loading (its "
+            f"@keras.saving.register_keras_serializable(package={package!r}) registers it), or {fix}"
+        )
+    where = f" (saved under the registered name {registered!r})" if registered not in (None, "function", short) else ""
     return (
         f"the file uses {short!r}{where}, which was defined in a notebook or script, not in an importable module, "
         f"so only code that defines it can reopen the file: run that definition first and {fix}. "
