@@ -16,7 +16,8 @@ bound to string literals (``SHORT = "03_fashion"``). For each run:
   ``epoch_learning_rate``, when logged, has as many steps as ``epoch_loss``;
 * a run made in a cell that passes a TensorBoard callback to a call
   (``fit(callbacks=[..., callbacks.tensorboard(run)])``, also through a name bound in that
-  cell, or ``resumable_callbacks(run)``), in a cell not tagged ``raises-exception``, must
+  cell, or ``resumable_callbacks(run)``), in a cell that is no pitfall cell (a ``with pitfall(...)``
+  block: its ``fit`` is meant to fail, see ``keraslab.pitfalls``) and not tagged to skip, must
   have ``epoch_loss``; and every notebook that calls ``tensorboard(...)`` /
   ``TensorBoard(...)`` / ``resumable_callbacks(...)`` has at least one run with it.
 
@@ -131,7 +132,7 @@ def discover(notebook: Path) -> NotebookRuns:
     found = NotebookRuns(notebook)
     for i, cell, code in cells:
         tree = trees[i]
-        skipped = bool(SKIP_TAGS & set(cell.get("metadata", {}).get("tags", [])))
+        skipped = bool(SKIP_TAGS & set(cell.get("metadata", {}).get("tags", []))) or _is_pitfall_cell(tree)
         if tree is None:  # not plain Python: fall back to a regex for literal calls
             calls = [(m[0], m[1], True) for m in re.findall(r"new_run\(\s*\"([^\"]+)\"\s*,\s*\"([^\"]+)\"", code)]
             cell_tb = bool(re.search(r"\b(tensorboard|TensorBoard)\(", code))
@@ -173,6 +174,20 @@ def discover(notebook: Path) -> NotebookRuns:
                 continue
             found.runs.append(ExpectedRun(nb_name, run, where, needs_tensorboard=passes_tb and not skipped))
     return found
+
+
+def _is_pitfall_cell(tree: ast.AST | None) -> bool:
+    """A cell with a ``with pitfall(...):`` block shows an error on purpose: its training may never start."""
+    if tree is None:
+        return False
+    return any(
+        isinstance(node, ast.With)
+        and any(
+            isinstance(item.context_expr, ast.Call) and _call_name(item.context_expr) == "pitfall"
+            for item in node.items
+        )
+        for node in ast.walk(tree)
+    )
 
 
 @dataclass
@@ -374,6 +389,10 @@ def test_discovery_reads_literal_and_constant_run_names(tmp_path):
             cell('run = paths.new_run("07_demo", name="b")  # checkpoint only'),
             cell('run = paths.new_run(SHORT, "c")\nfit(callbacks=resume.resumable_callbacks(run, tensorboard=False))'),
             cell('run = paths.new_run(SHORT, "d")\ncallbacks.tensorboard(run).oops()', tags=["raises-exception"]),
+            cell(
+                'def go():\n    fit(callbacks=resume.resumable_callbacks(paths.new_run(SHORT, "d2")))\n\n'
+                "with pitfall(ValueError):\n    go()"
+            ),
             cell('for name in ["e"]:\n    paths.new_run(SHORT, name)'),
             cell('run = paths.new_run(SHORT, "f")\ntb = callbacks.tensorboard(run)  # created ...\nmodel.fit(x, y)'),
             cell('run = paths.new_run(SHORT, "g")\ntb = [callbacks.tensorboard(run)]\nfit_custom(callbacks_list=tb)'),
@@ -392,10 +411,11 @@ def test_discovery_reads_literal_and_constant_run_names(tmp_path):
         ("07_demo", "b", False),
         ("07_demo", "c", False),
         ("07_demo", "d", False),
+        ("07_demo", "d2", False),
         ("07_demo", "f", False),
         ("07_demo", "g", True),
         ("07_demo", "h", True),
     ]
     assert not found.hparams_experiment
     assert found.calls_tensorboard
-    assert found.unresolved == ["07_demo.ipynb cell 5"]
+    assert found.unresolved == ["07_demo.ipynb cell 6"]
