@@ -472,6 +472,8 @@ def train_worker(
             print(f"epoch {epoch}/{epochs} loss={epoch_loss:.6f}", flush=True)
             if epoch_delay:
                 time.sleep(epoch_delay)
+            if os.environ.get(HOLD_AFTER_EPOCH) == str(epoch):
+                time.sleep(3600)  # run_job's victim: wait here to be killed, so no other worker passes this epoch
         writer.close()
 
     if resumed_from >= epochs:  # nothing left to train: report the checkpoint's training loss
@@ -586,6 +588,9 @@ def _reader(index: int, stream, out: queue.Queue) -> None:
     out.put((index, None))
 
 
+HOLD_AFTER_EPOCH = "KERASLAB_HOLD_AFTER_EPOCH"
+
+
 def run_job(
     num_workers: int,
     worker_args: Sequence[str] = (),
@@ -608,10 +613,12 @@ def run_job(
         timeout: seconds for the whole job; then every worker is killed and
             ``timed_out`` is set.
         kill_worker, kill_after_epoch, kill_delay: SIGKILL worker ``kill_worker``
-            ``kill_delay`` seconds after it reported (and so saved) epoch
-            ``kill_after_epoch``, that is, early in the next epoch, which no
-            worker can finish without it. The other workers then abort on their
-            own; the job must be restarted.
+            ``kill_delay`` seconds after every worker reported (and so saved) epoch
+            ``kill_after_epoch``. The victim holds after that epoch (it gets
+            ``KERASLAB_HOLD_AFTER_EPOCH``), so no worker can finish the next
+            epoch without it, however fast or slow the machine: every worker has
+            saved exactly ``kill_after_epoch`` epochs. The other workers then
+            abort on their own; the job must be restarted.
         env: extra environment variables for the workers. ``CUDA_VISIBLE_DEVICES`` is
             ``""`` unless set here: the workers share one machine, so they use its CPU.
 
@@ -633,6 +640,8 @@ def run_job(
             # unless ``env`` says otherwise (the job is a fault-tolerance demo, not a speed-up).
             worker_env["CUDA_VISIBLE_DEVICES"] = ""
             worker_env.update(env or {})
+            if index == kill_worker and kill_after_epoch is not None:
+                worker_env[HOLD_AFTER_EPOCH] = str(kill_after_epoch)
             worker_env.update(TF_CONFIG=make_tf_config(addresses, index), PYTHONUNBUFFERED="1")
             err = tempfile.TemporaryFile(mode="w+", prefix=f"keraslab-worker{index}-stderr-")
             stderr_files.append(err)
@@ -671,8 +680,7 @@ def run_job(
             if (
                 kill_worker is not None
                 and kill_at is None
-                and index == kill_worker
-                and line.startswith(f"epoch {kill_after_epoch}/")
+                and all(any(seen.startswith(f"epoch {kill_after_epoch}/") for seen in got) for got in lines)
             ):
                 kill_at = time.monotonic() + kill_delay
         for proc in procs:
