@@ -109,3 +109,11 @@ def test_a_fresh_process_prints_no_tensorflow_log_lines():
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("keras ") and done.stdout.endswith("trained\n")
     assert done.stderr == "", f"stderr was not empty:\n{done.stderr}"
+
+
+def test_a_lesson_about_tensorflow_refuses_another_backend(monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    with pytest.raises(lesson.SetupError, match="runs only on the tensorflow backend") as caught:
+        lesson.setup(backend="tensorflow", allow_other_backend=False, verbose=False)
+    print(caught.value)
+    assert "start the kernel without KERAS_BACKEND" in str(caught.value)

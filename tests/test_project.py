@@ -106,6 +106,15 @@ def test_notebook_is_executed_and_clean(path):
     assert re.search(r"^setup\(backend=\"(tensorflow|jax)\"\)", setup_cell, re.MULTILINE), "one setup() call"
     assert setup_cell.index("setup(backend=") < setup_cell.index("import keras"), "setup() runs before keras loads"
     assert "__version__" not in sources, "versions are checked by setup(), as numbers"
+    # Backend per lesson: JAX where the subject is backend-agnostic Keras, TensorFlow where it is TensorFlow
+    backend = re.search(r"^setup\(backend=\"(\w+)\"\)", setup_cell, re.MULTILINE).group(1)
+    assert backend == ("tensorflow" if path.name[:2] in ("05", "07") else "jax"), f"{path.name} uses {backend}"
+    header = "".join(nb["cells"][0]["source"])
+    assert "**Backend:**" in header and "KERAS_BACKEND" in header, "the header says which backend and how to switch"
+    if backend == "jax":
+        assert "import tensorflow" not in sources.replace("import tensorflow as tf  # the course material", ""), (
+            "a backend-agnostic lesson imports TensorFlow only to show the course material's own code"
+        )
     assert "## Keras 3 pitfalls" in markdown
     # lesson prose speaks to the learner; remarks about the test harness belong in the README
     harness = [w for w in ("nbval", "results table", "not compared", "compared by tests", "raises-exception")

@@ -64,6 +64,36 @@ def test_main_exit_codes(tmp_path, capsys):
     assert runner.main([str(tmp_path / "missing.ipynb")]) == 2
 
 
+def test_default_backend_comes_from_the_setup_call(tmp_path):
+    jax_lesson = make_notebook(tmp_path / "01_j.ipynb", 'from keraslab.lesson import setup\nsetup(backend="jax")')
+    assert runner.default_backend(jax_lesson) == "jax"
+    no_setup = make_notebook(tmp_path / "02_n.ipynb", "print('no setup')")
+    with pytest.raises(ValueError, match="no setup"):
+        runner.default_backend(no_setup)
+
+
+def test_backend_option_sets_keras_backend_for_the_kernel(tmp_path):
+    nb = make_notebook(
+        tmp_path / "01_b.ipynb", "import os\nprint(f\"keras 3 | backend {os.environ['KERAS_BACKEND']} | seed 42\")"
+    )
+    (result,) = runner.run_notebooks([nb], out_dir=tmp_path / "out", timeout=120, backend="tensorflow")
+    assert (result.status, result.backend) == ("ok", "tensorflow")
+    (result,) = runner.run_notebooks([nb], out_dir=tmp_path / "out", timeout=120, backend={nb: "jax"})
+    assert (result.status, result.backend) == ("ok", "jax")
+
+
+def test_other_backend_runs_only_backend_agnostic_lessons(tmp_path, monkeypatch, capsys):
+    agnostic = make_notebook(tmp_path / "01_a.ipynb", 'setup = print\nsetup(backend="jax")')
+    about_tf = make_notebook(tmp_path / "02_t.ipynb", 'setup = print\nsetup(backend="tensorflow")')
+    seen = {}
+    monkeypatch.setattr(runner, "run_notebooks", lambda notebooks, **kw: seen.update(kw, notebooks=notebooks) or [])
+    assert runner.main(["--other-backend", str(agnostic), str(about_tf)]) == 1  # nothing ran: not ok
+    assert seen["notebooks"] == [agnostic] and seen["backend"] == {agnostic: "tensorflow"}
+    with pytest.raises(SystemExit):
+        runner.main(["--in-place", "--backend", "jax", str(agnostic)])
+    assert "--in-place takes no --backend" in capsys.readouterr().err
+
+
 def test_pitfall_cells_do_not_fail_the_run(tmp_path):
     nb = make_notebook(
         tmp_path / "01_pitfall.ipynb",

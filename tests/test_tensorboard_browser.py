@@ -1,7 +1,7 @@
 """End to end: a Keras run's logs, served by the real TensorBoard, seen in a real browser.
 
-1. a two-epoch ``fit`` of a tiny model with ``keraslab.callbacks.tensorboard(run)``
-   (into the tmp folders of the autouse fixture in ``conftest.py``);
+1. a two-epoch ``fit`` of a tiny model with ``keraslab.callbacks.tensorboard(run)``, on the JAX
+   backend in a child process (into the tmp folders of the autouse fixture in ``conftest.py``);
 2. ``tensorboard --logdir`` on a free loopback port, checked over its HTTP API;
 3. headless Chromium opens the Time Series page; the test waits until the
    ``epoch_loss`` card has drawn both runs, then checks the rendered DOM and saves
@@ -35,13 +35,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 from browser import DevTools, chromium_argv, find_browser, free_port, stop
 from PIL import Image
 
-from keraslab import callbacks, hparams, paths
+from keraslab import paths
 
 NOTEBOOK, RUN = "00_tensorboard", "tiny-2ep"
 LABEL = f"{NOTEBOOK}/{RUN}"
@@ -113,7 +112,9 @@ HPARAMS_READY_JS = """(() => {
   };
   walk(document);
   const text = texts.join(' ');
-  const ready = [__TRIAL__, 'optimizer', 'adam', __VALUE__].every(t => text.includes(t));
+  // the metric as the table rounds it (5 significant digits): any number shown within 1e-4 of it
+  const shown = (text.match(/\d+\.\d+/g) || []).some(t => Math.abs(parseFloat(t) - __VALUE__) < 1e-4);
+  const ready = shown && [__TRIAL__, 'optimizer', 'adam'].every(t => text.includes(t));
   return JSON.stringify({ready: ready, chars: text.length});
 })()""".replace("__TRIAL__", json.dumps(RUN))
 
@@ -150,20 +151,36 @@ def _render(browser: str, url: str, workdir: Path, ready_js: str = READY_JS) -> 
         tools.close()
 
 
-def _train_tiny_model() -> paths.Run:
-    keras.utils.set_random_seed(0)
-    experiment = hparams.experiment(  # logs/00_tensorboard: the HParams experiment record
-        paths.logs_dir() / NOTEBOOK, {"optimizer": ["adam", "sgd"]}, {"validation/epoch_loss": "val loss"}
-    )
-    run = paths.new_run(NOTEBOOK, RUN)
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(64, 4)).astype("float32")
-    y = (x[:, 0] > 0).astype("int32")
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x[:48], y[:48], validation_data=(x[48:], y[48:]), epochs=2, batch_size=16, verbose=0,
-              callbacks=[callbacks.tensorboard(run), experiment.callback(run, {"optimizer": "adam"})])  # fmt: skip
-    return run
+#: The run, trained in a child process on the JAX backend (the backend-agnostic lessons' default;
+#: this pytest process has already imported Keras with another backend).
+TINY_RUN = """
+import numpy as np
+import keras
+from keraslab import callbacks, hparams, paths
+
+keras.utils.set_random_seed(0)
+experiment = hparams.experiment(  # logs/00_tensorboard: the HParams experiment record
+    paths.logs_dir() / "{notebook}", {{"optimizer": ["adam", "sgd"]}}, {{"validation/epoch_loss": "val loss"}}
+)
+run = paths.new_run("{notebook}", "{run}")
+rng = np.random.default_rng(0)
+x = rng.normal(size=(64, 4)).astype("float32")
+y = (x[:, 0] > 0).astype("int32")
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x[:48], y[:48], validation_data=(x[48:], y[48:]), epochs=2, batch_size=16, verbose=0,
+          callbacks=[callbacks.tensorboard(run), experiment.callback(run, {{"optimizer": "adam"}})])
+print("trained on", keras.backend.backend())
+"""
+
+
+def _train_tiny_model(backend: str = "jax") -> paths.Run:
+    code = TINY_RUN.format(notebook=NOTEBOOK, run=RUN)
+    env = dict(os.environ, KERAS_BACKEND=backend)  # KERASLAB_LOGS_DIR etc.: the autouse fixture's tmp folders
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.stdout.strip().endswith(f"trained on {backend}"), done.stdout
+    return paths.Run(NOTEBOOK, RUN, paths.logs_dir() / NOTEBOOK / RUN, paths.checkpoints_dir() / NOTEBOOK / RUN)
 
 
 def test_tensorboard_serves_and_renders_a_keras_run(tmp_path):
@@ -214,7 +231,7 @@ def test_tensorboard_serves_and_renders_a_keras_run(tmp_path):
 
         url = f"{base}/?{urllib.parse.urlencode({'tagFilter': 'epoch_loss'})}#timeseries"
         html, png, state = _render(browser, url, tmp_path)
-        hp_ready_js = HPARAMS_READY_JS.replace("__VALUE__", json.dumps(f"{last_val_loss:.4f}"))
+        hp_ready_js = HPARAMS_READY_JS.replace("__VALUE__", repr(float(last_val_loss)))
         hp_html, hp_png, hp_state = _render(browser, f"{base}/#hparams", tmp_path, hp_ready_js)
     finally:
         stop(server)

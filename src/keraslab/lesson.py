@@ -122,7 +122,9 @@ def _check_version(name: str, version: str) -> str | None:
     return None
 
 
-def setup(backend: str = "tensorflow", seed: int = 42, *, verbose: bool = True) -> LessonSetup:
+def setup(
+    backend: str = "tensorflow", seed: int = 42, *, verbose: bool = True, allow_other_backend: bool = True
+) -> LessonSetup:
     """Prepare this kernel for a lesson; call it before ``import keras``.
 
     1. Picks the Keras backend: ``KERAS_BACKEND`` if it is already set (so
@@ -140,15 +142,26 @@ def setup(backend: str = "tensorflow", seed: int = 42, *, verbose: bool = True) 
         backend: the lesson's backend (``"tensorflow"`` or ``"jax"``).
         seed: the random seed.
         verbose: print the summary line (and the version warning).
+        allow_other_backend: ``False`` for a lesson whose subject is the backend
+            itself (TensorFlow's ``GradientTape``, ``tf.distribute``): another
+            ``KERAS_BACKEND`` is then refused with the fix, instead of failing
+            later in a TensorFlow-only cell.
 
     Returns:
         A :class:`LessonSetup` with what was chosen and found.
 
     Raises:
-        SetupError: a package is missing or too old, or Keras was already
-            imported with another backend (restart the kernel).
+        SetupError: a package is missing or too old, Keras was already
+            imported with another backend (restart the kernel), or
+            ``KERAS_BACKEND`` names another backend than a lesson that allows
+            no other.
     """
     chosen = os.environ.get("KERAS_BACKEND") or backend
+    if chosen != backend and not allow_other_backend:
+        raise SetupError(
+            f"KERAS_BACKEND={chosen} is set, but this lesson is about {backend} itself and runs only on the "
+            f"{backend} backend. Fix: start the kernel without KERAS_BACKEND (or with KERAS_BACKEND={backend})."
+        )
     os.environ["KERAS_BACKEND"] = chosen
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ INFO, WARNING and ERROR lines off
     already = sys.modules.get("keras")

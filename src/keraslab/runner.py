@@ -12,6 +12,13 @@ stored outputs are made (never by hand-running cells), so ``pytest --nbval``
 compares against outputs of a fresh kernel.
 
 A notebook reports its headline metric for the table with :func:`headline`.
+
+Each lesson names its default Keras backend in its setup call
+(``setup(backend="jax")``). ``--backend tensorflow`` runs the given notebooks
+on another backend instead (``KERAS_BACKEND`` is set for their kernels, the
+way a learner switches); ``--other-backend`` runs every backend-agnostic
+lesson (default JAX) on TensorFlow. Lessons whose subject is TensorFlow
+(default ``tensorflow``) have no other backend.
 """
 
 from __future__ import annotations
@@ -21,12 +28,21 @@ import os
 import re
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from keraslab import paths
 
-__all__ = ["STABLE_ENV", "apply_stable_env", "headline", "run_notebooks", "main"]
+__all__ = [
+    "STABLE_ENV",
+    "OTHER_BACKEND",
+    "apply_stable_env",
+    "default_backend",
+    "headline",
+    "run_notebooks",
+    "main",
+]
 
 #: Environment for kernels, so stored outputs are the same on every run:
 #: no C++ log lines with timestamps, no oneDNN-dependent rounding, stable hashes.
@@ -42,6 +58,12 @@ STABLE_ENV = {
 }
 
 _HEADLINE = re.compile(r"^Headline: (?P<text>.+)$", re.MULTILINE)
+_SETUP_CALL = re.compile(r"""^setup\(backend=["'](?P<backend>\w+)["']""", re.MULTILINE)
+_SETUP_LINE = re.compile(r"\| backend (?P<backend>\w+) \|")
+
+#: The backend a backend-agnostic lesson (default JAX) is also run on. A lesson whose
+#: default is TensorFlow is about TensorFlow (GradientTape, tf.distribute): it has none.
+OTHER_BACKEND = {"jax": "tensorflow"}
 
 
 def headline(name: str, value: float, fmt: str = ".4f") -> None:
@@ -60,6 +82,7 @@ class Result:
     status: str
     headline: str = ""
     peak_rss_mb: float | None = None
+    backend: str = ""
 
 
 class _PeakRSS:
@@ -110,6 +133,26 @@ def apply_stable_env() -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
+def default_backend(path: Path) -> str:
+    """The backend a lesson's setup cell asks for: ``setup(backend="jax")`` gives ``"jax"``."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and (m := _SETUP_CALL.search(cell.source)):
+            return m.group("backend")
+    raise ValueError(f"{path.name} has no setup(backend=...) call in a code cell; every lesson's Setup cell needs one")
+
+
+def _backend_of(nb) -> str:
+    """The backend the executed notebook ran on, from the line its setup() call printed."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and (m := _SETUP_LINE.search("".join(out.get("text", "")))):
+                return m.group("backend")
+    return ""
+
+
 def _headline_of(nb) -> str:
     found = ""
     for cell in nb.cells:
@@ -120,7 +163,7 @@ def _headline_of(nb) -> str:
     return found
 
 
-def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int) -> Result:
+def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int, backend: str | None = None) -> Result:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -128,7 +171,8 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int) -
 
     nb = nbformat.read(path, as_version=4)
     n_code = sum(1 for c in nb.cells if c.cell_type == "code")
-    bar = tqdm(total=n_code, desc=f"[{index}/{total}] {path.stem}", unit="cell", leave=True, file=sys.stdout)
+    label = f"{path.stem} ({backend})" if backend else path.stem
+    bar = tqdm(total=n_code, desc=f"[{index}/{total}] {label}", unit="cell", leave=True, file=sys.stdout)
 
     def on_cell_executed(cell, **_):
         if cell.cell_type == "code":
@@ -144,13 +188,14 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int) -
     )
     # The kernel's own stdout/stderr (TensorFlow's C++ lines, ipykernel's warnings) go to a log
     # file beside the executed copy, not through the progress bar; its tail is shown on failure.
-    log_path = paths.build_dir() / "notebooks" / f"{path.stem}.log"
+    log_path = paths.build_dir() / "notebooks" / f"{path.stem}{'.' + backend if backend else ''}.log"
+    kernel_env = dict(os.environ, **({"KERAS_BACKEND": backend} if backend else {}))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     status, error = "ok", None
     with _PeakRSS() as memory, open(log_path, "wb") as kernel_log:
         try:
-            client.execute(stdout=kernel_log, stderr=kernel_log)
+            client.execute(stdout=kernel_log, stderr=kernel_log, env=kernel_env)
         except CellExecutionError as exc:
             status, error = "FAILED", exc
         except Exception as exc:  # kernel died, timeout, ...
@@ -162,7 +207,7 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int) -
         out_path = paths.build_dir() / "notebooks" / path.name
     out_path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_path)
-    result = Result(path.name, seconds, status, _headline_of(nb), round(memory.peak / 2**20, 1))
+    result = Result(path.name, seconds, status, _headline_of(nb), round(memory.peak / 2**20, 1), _backend_of(nb))
     if error is not None:
         failing = next(
             (
@@ -191,14 +236,21 @@ def _tail(log_path: Path, lines: int = 30) -> str:
 
 
 def _table(results: list[Result]) -> str:
-    rows = [("notebook", "wall time", "peak RSS", "status", "headline metric")]
+    rows = [("notebook", "backend", "wall time", "peak RSS", "status", "headline metric")]
     rows += [
-        (r.notebook, f"{r.seconds:7.1f} s", f"{r.peak_rss_mb:6.0f} MB" if r.peak_rss_mb else "", r.status, r.headline)
+        (
+            r.notebook,
+            r.backend,
+            f"{r.seconds:7.1f} s",
+            f"{r.peak_rss_mb:6.0f} MB" if r.peak_rss_mb else "",
+            r.status,
+            r.headline,
+        )
         for r in results
     ]
     total = sum(r.seconds for r in results)
-    rows.append(("total", f"{total:7.1f} s", "", "", ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    rows.append(("total", "", f"{total:7.1f} s", "", "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
     line = "+".join("-" * (w + 2) for w in widths)
 
     def fmt(row: tuple[str, ...]) -> str:
@@ -207,18 +259,23 @@ def _table(results: list[Result]) -> str:
     return "\n".join([fmt(rows[0]), line, *map(fmt, rows[1:-1]), line, fmt(rows[-1])])
 
 
-def _write_results(results: list[Result]) -> None:
+def _write_results(results: list[Result], name: str = "run_results.json") -> None:
     """Keep the table as build/run_results.json (the benchmark reports it)."""
     import json
     from dataclasses import asdict
 
-    out = paths.build_dir() / "run_results.json"
+    out = paths.build_dir() / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"results": [asdict(r) for r in results]}, indent=2))
 
 
 def run_notebooks(
-    notebooks: list[Path], *, in_place: bool = False, out_dir: Path | None = None, timeout: int = 1800
+    notebooks: list[Path],
+    *,
+    in_place: bool = False,
+    out_dir: Path | None = None,
+    timeout: int = 1800,
+    backend: str | Mapping[Path, str] | None = None,
 ) -> list[Result]:
     """Execute ``notebooks`` in order; stop at the first failure.
 
@@ -228,6 +285,8 @@ def run_notebooks(
             the stored outputs that nbval compares against).
         out_dir: where executed copies go otherwise (default ``build/notebooks``).
         timeout: seconds one cell may run.
+        backend: run on this Keras backend (``KERAS_BACKEND`` for the kernel),
+            or per notebook (a mapping); default: each lesson's own.
 
     Returns:
         One :class:`Result` per notebook run.
@@ -237,7 +296,8 @@ def run_notebooks(
     results: list[Result] = []
     for i, nb_path in enumerate(notebooks, 1):
         target = nb_path if in_place else out_dir / nb_path.name
-        result = _execute(nb_path, target, i, len(notebooks), timeout)
+        chosen = backend.get(nb_path) if isinstance(backend, Mapping) else backend
+        result = _execute(nb_path, target, i, len(notebooks), timeout, chosen)
         results.append(result)
         if result.status != "ok":
             break
@@ -249,7 +309,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/*.ipynb, in name order")
     parser.add_argument("--in-place", action="store_true", help="overwrite the notebooks with the executed copies")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds one cell may run (default 1800)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--backend", choices=["jax", "tensorflow"], help="run the notebooks on this Keras backend")
+    which.add_argument(
+        "--other-backend", action="store_true", help="run each backend-agnostic lesson on its other backend"
+    )
     args = parser.parse_args(argv)
+    if args.in_place and (args.backend or args.other_backend):
+        parser.error("stored outputs come from each lesson's own backend: --in-place takes no --backend")
     notebooks = args.notebooks or sorted((paths.repo_root() / "notebooks").glob("[0-9]*.ipynb"))
     if not notebooks:
         print("No notebooks to run in notebooks/.")
@@ -258,12 +325,19 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"No such notebook: {', '.join(missing)}", file=sys.stderr)
         return 2
+    backend, out_dir, results_name = args.backend, paths.build_dir() / "notebooks", "run_results.json"
+    if args.backend:
+        out_dir, results_name = out_dir / args.backend, f"run_results-{args.backend}.json"
+    if args.other_backend:
+        backend = {p: OTHER_BACKEND[b] for p in notebooks if (b := default_backend(p)) in OTHER_BACKEND}
+        notebooks = list(backend)
+        out_dir, results_name = out_dir / "other-backend", "run_results-other-backend.json"
     start = time.perf_counter()
-    results = run_notebooks(notebooks, in_place=args.in_place, timeout=args.timeout)
+    results = run_notebooks(notebooks, in_place=args.in_place, out_dir=out_dir, timeout=args.timeout, backend=backend)
     print()
     print(_table(results))
-    _write_results(results)
-    where = "notebooks/ (in place)" if args.in_place else paths.relative(paths.build_dir() / "notebooks")
+    _write_results(results, results_name)
+    where = "notebooks/ (in place)" if args.in_place else paths.relative(out_dir)
     print(
         f"\n{len(results)}/{len(notebooks)} notebooks run in {time.perf_counter() - start:.0f} s; "
         f"executed copies in {where}"

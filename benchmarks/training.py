@@ -1,23 +1,22 @@
-"""Faster training on a small CPU, without changing what a lesson teaches.
+"""Input-pipeline and compile helpers for the benchmark (``benchmarks/bench.py``).
 
-The levers here change *how* ``fit`` is fed and scheduled, never the model,
-epochs, batch size or data; ``benchmarks/bench.py`` measures each one against
-the course material's plain code (float64 NumPy arrays straight into ``fit``).
+This module lived in the package as ``keraslab.training``; no lesson imports it, so it
+moved here, beside the benchmark that measures it. Import it with ``benchmarks/`` on
+``sys.path`` (``bench.py`` runs as a script, so that is its own folder).
 
-Measured on the course's 2-core CPU (MNIST 256-64-32-10 MLP, batch 32,
-``make bench``): ``steps_per_execution=32`` won in every run (1.4x to 1.9x);
-float32 inputs and a cached, prefetched ``tf.data`` pipeline did not win reliably
-(from 0.75x to 1.18x across runs, and nothing on top of ``steps_per_execution``),
-so keraslab's configuration is :func:`fast_compile_kwargs` alone. One intra-op
-thread (``tf.config.threading``) made the plain code 1.1x to 1.2x faster but
-``fast_compile_kwargs`` 0.86x slower, so the thread pools stay TensorFlow's.
-:func:`to_float32` and :func:`to_dataset` stay here so the benchmark keeps
-measuring them: which levers win depends on the machine, so rerun ``make bench``
-on yours.
+The levers here change *how* ``fit`` is fed and scheduled, never the model, epochs,
+batch size or data. What earlier runs of ``make bench`` found on the course's 2-core CPU
+(MNIST 256-64-32-10 MLP, batch 32, TensorFlow): ``steps_per_execution=32`` won in every
+run (1.4x to 1.9x); float32 inputs and a cached, prefetched ``tf.data`` pipeline did not
+win reliably (0.75x to 1.18x, and nothing on top of ``steps_per_execution``); one intra-op
+thread helped the plain code a little and slowed ``steps_per_execution``. The benchmark
+now compares the plain code and ``steps_per_execution=32`` on TensorFlow and JAX against
+a matmul roofline (see its docstring); :func:`to_float32` feeds its custom-loop section.
 
 Example::
 
-    from keraslab.training import fast_compile_kwargs, to_dataset
+    import sys; sys.path.insert(0, "benchmarks")
+    from training import fast_compile_kwargs, to_dataset
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], **fast_compile_kwargs())
     model.fit(to_dataset(x, y, batch_size=32, shuffle=True), epochs=20,
