@@ -5,7 +5,7 @@ import json
 import nbformat
 import pytest
 
-from keraslab import runner
+from keraslab import results, runner
 
 
 def make_notebook(path, *sources):
@@ -16,7 +16,7 @@ def make_notebook(path, *sources):
 
 
 def test_headline_format(capsys):
-    runner.headline("test accuracy", 0.96667)
+    results.headline("test accuracy", 0.96667)
     assert capsys.readouterr().out == "Headline: test accuracy = 0.9667\n"
 
 
@@ -32,7 +32,9 @@ def test_table_lists_results_and_total():
 
 
 def test_run_writes_copies_and_reads_headline(tmp_path):
-    nb1 = make_notebook(tmp_path / "01_one.ipynb", "x = 2 + 2\nprint('Headline: x = %d' % x)")
+    nb1 = make_notebook(
+        tmp_path / "01_one.ipynb", "from keraslab.results import headline\nx = 2 + 2\nheadline('x', x, 'd')"
+    )
     nb2 = make_notebook(tmp_path / "02_two.ipynb", "print('hello')")
     out = tmp_path / "out"
     results = runner.run_notebooks([nb1, nb2], out_dir=out, timeout=120)
@@ -74,7 +76,8 @@ def test_default_backend_comes_from_the_setup_call(tmp_path):
 
 def test_backend_option_sets_keras_backend_for_the_kernel(tmp_path):
     nb = make_notebook(
-        tmp_path / "01_b.ipynb", "import os\nprint(f\"keras 3 | backend {os.environ['KERAS_BACKEND']} | seed 42\")"
+        tmp_path / "01_b.ipynb",
+        "import os\nfrom keraslab.results import write_result\nwrite_result({'backend': os.environ['KERAS_BACKEND']})",
     )
     (result,) = runner.run_notebooks([nb], out_dir=tmp_path / "out", timeout=120, backend="tensorflow")
     assert (result.status, result.backend) == ("ok", "tensorflow")

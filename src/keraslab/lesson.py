@@ -22,6 +22,8 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from keraslab.results import write_result
+
 __all__ = ["MINIMUM", "RECORDED_WITH", "SetupError", "LessonSetup", "setup", "quiet_native_stderr"]
 
 #: The oldest versions the lessons work with, and why.
@@ -181,6 +183,7 @@ def setup(
         if chosen == "tensorflow":
             importlib.import_module("tensorflow").config.experimental.enable_op_determinism()
     result = LessonSetup(chosen, seed, versions, deterministic_ops=chosen == "tensorflow")
+    write_result({"backend": chosen})  # for make run's table; nothing is written in a learner's kernel
     if verbose:
         print(result.line())
         if warnings:

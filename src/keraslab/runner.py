@@ -11,7 +11,9 @@ but the executed notebooks replace the tracked ones. That is the only way
 stored outputs are made (never by hand-running cells), so ``pytest --nbval``
 compares against outputs of a fresh kernel.
 
-A notebook reports its headline metric for the table with :func:`headline`.
+A notebook reports its headline metric for the table with
+:func:`keraslab.results.headline`: the runner names a JSON result file in the kernel's
+``KERASLAB_RESULT_FILE`` and reads the headline back from it.
 
 Each lesson names its default Keras backend in its setup call
 (``setup(backend="jax")``). ``--backend tensorflow`` runs the given notebooks
@@ -33,13 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keraslab import paths
+from keraslab.results import RESULT_FILE_ENV, headline, read_result
 
 __all__ = [
     "STABLE_ENV",
     "OTHER_BACKEND",
     "apply_stable_env",
     "default_backend",
-    "headline",
+    "headline",  # moved to keraslab.results; still importable from here
     "run_notebooks",
     "main",
 ]
@@ -57,22 +60,11 @@ STABLE_ENV = {
     "PYTHONWARNINGS": "ignore::DeprecationWarning",
 }
 
-_HEADLINE = re.compile(r"^Headline: (?P<text>.+)$", re.MULTILINE)
 _SETUP_CALL = re.compile(r"""^setup\(backend=["'](?P<backend>\w+)["']""", re.MULTILINE)
-_SETUP_LINE = re.compile(r"\| backend (?P<backend>\w+) \|")
 
 #: The backend a backend-agnostic lesson (default JAX) is also run on. A lesson whose
 #: default is TensorFlow is about TensorFlow (GradientTape, tf.distribute): it has none.
 OTHER_BACKEND = {"jax": "tensorflow"}
-
-
-def headline(name: str, value: float, fmt: str = ".4f") -> None:
-    """Print a notebook's headline metric, which ``make run`` shows in its table.
-
-    >>> headline("test accuracy", 0.96667)
-    Headline: test accuracy = 0.9667
-    """
-    print(f"Headline: {name} = {value:{fmt}}")
 
 
 @dataclass
@@ -144,25 +136,6 @@ def default_backend(path: Path) -> str:
     raise ValueError(f"{path.name} has no setup(backend=...) call in a code cell; every lesson's Setup cell needs one")
 
 
-def _backend_of(nb) -> str:
-    """The backend the executed notebook ran on, from the line its setup() call printed."""
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and (m := _SETUP_LINE.search("".join(out.get("text", "")))):
-                return m.group("backend")
-    return ""
-
-
-def _headline_of(nb) -> str:
-    found = ""
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream":
-                for m in _HEADLINE.finditer("".join(out.get("text", ""))):
-                    found = m.group("text")
-    return found
-
-
 def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int, backend: str | None = None) -> Result:
     import nbformat
     from nbclient import NotebookClient
@@ -189,7 +162,9 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int, b
     # The kernel's own stdout/stderr (TensorFlow's C++ lines, ipykernel's warnings) go to a log
     # file beside the executed copy, not through the progress bar; its tail is shown on failure.
     log_path = paths.build_dir() / "notebooks" / f"{path.stem}{'.' + backend if backend else ''}.log"
-    kernel_env = dict(os.environ, **({"KERAS_BACKEND": backend} if backend else {}))
+    result_file = log_path.with_suffix(".result.json")
+    result_file.unlink(missing_ok=True)
+    kernel_env = {**os.environ, **({"KERAS_BACKEND": backend} if backend else {}), RESULT_FILE_ENV: str(result_file)}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     status, error = "ok", None
@@ -207,7 +182,15 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int, b
         out_path = paths.build_dir() / "notebooks" / path.name
     out_path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_path)
-    result = Result(path.name, seconds, status, _headline_of(nb), round(memory.peak / 2**20, 1), _backend_of(nb))
+    reported = read_result(result_file) or {}
+    result = Result(
+        path.name,
+        seconds,
+        status,
+        reported.get("headline", ""),
+        round(memory.peak / 2**20, 1),
+        reported.get("backend", ""),
+    )
     if error is not None:
         failing = next(
             (
