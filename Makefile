@@ -25,7 +25,7 @@ help:
 	@echo "make tensorboard  serve logs/ on http://localhost:6006"
 	@echo "make lab          start JupyterLab"
 	@echo "make lint         ruff over src, tests and notebooks"
-	@echo "make bench        the benchmark (benchmarks/results/latest.md)"
+	@echo "make bench        fit on TensorFlow vs JAX vs a matmul roofline (benchmarks/results/latest.md)"
 	@echo "make distributed-demo  two MultiWorkerMirroredStrategy workers on 127.0.0.1"
 	@echo "make clean        remove logs, checkpoints, figures, build"
 

@@ -102,7 +102,7 @@ READY_JS = """(() => {
 # True once the HParams dashboard's table lists the run with its optimizer and its last
 # validation loss (rounded to 4 decimals, as the table shows it). The legacy
 # Polymer dashboard lives in shadow roots, so collect text through them.
-HPARAMS_READY_JS = """(() => {
+HPARAMS_READY_JS = r"""(() => {
   const texts = [];
   const walk = root => {
     for (const el of root.querySelectorAll('*')) {
@@ -113,7 +113,7 @@ HPARAMS_READY_JS = """(() => {
   walk(document);
   const text = texts.join(' ');
   // the metric as the table rounds it (5 significant digits): any number shown within 1e-4 of it
-  const shown = (text.match(/\d+\.\d+/g) || []).some(t => Math.abs(parseFloat(t) - __VALUE__) < 1e-4);
+  const shown = (text.match(/\\d+\\.\\d+/g) || []).some(t => Math.abs(parseFloat(t) - __VALUE__) < 1e-4);
   const ready = shown && [__TRIAL__, 'optimizer', 'adam'].every(t => text.includes(t));
   return JSON.stringify({ready: ready, chars: text.length});
 })()""".replace("__TRIAL__", json.dumps(RUN))
