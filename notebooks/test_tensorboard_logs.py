@@ -15,7 +15,7 @@ bound to string literals (``SHORT = "03_fashion"``). For each run:
   ``validation/``, when written, has ``epoch_loss`` with the same steps as ``train/``;
   ``epoch_learning_rate``, when logged, has as many steps as ``epoch_loss``;
 * a run made in a cell that passes a TensorBoard callback to a call
-  (``fit(callbacks=[..., callbacks.tensorboard(run)])``, also through a name bound in that
+  (``fit(callbacks=[..., keras.callbacks.TensorBoard(log_dir=run.log_dir)])``, also through a name bound in that
   cell, or ``resumable_callbacks(run)``), in a cell that is no pitfall cell (a ``with pitfall(...)``
   block: its ``fit`` is meant to fail, see ``keraslab.pitfalls``) and not tagged to skip, must
   have ``epoch_loss``; and every notebook that calls ``tensorboard(...)`` /
@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keraslab import callbacks, hparams, paths
+from keraslab import logreaders, paths
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOKS = sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
@@ -199,7 +199,7 @@ def read_subrun(folder: Path) -> SubRun | None:
     """Scalar tags and their steps in one ``train/`` or ``validation/`` folder, or None."""
     if not folder.is_dir() or not any(folder.glob("events.out.tfevents.*")):
         return None
-    scalars = callbacks.read_tensorboard_scalars(folder)  # TensorBoard's EventAccumulator
+    scalars = logreaders.read_tensorboard_scalars(folder)  # TensorBoard's EventAccumulator
     return SubRun({tag: [step for step, _ in points] for tag, points in scalars.items()})
 
 
@@ -318,7 +318,7 @@ def check_hparams(short: str, runs: list[ExpectedRun], logs: Path) -> tuple[list
     """(problems, table rows) for a notebook that writes an HParams experiment into logs/<short>."""
     root = logs / short
     try:
-        domains, metric_names = hparams.read_experiment(root)
+        domains, metric_names = logreaders.read_hparams_experiment(root)
     except (FileNotFoundError, LookupError) as error:
         return [f"{short}: the notebook writes an HParams experiment but {error}"], []
     problems, rows, sessions = [], [f"| {short} (experiment) | {domains} | metrics {metric_names} |"], 0
@@ -328,7 +328,7 @@ def check_hparams(short: str, runs: list[ExpectedRun], logs: Path) -> tuple[list
             continue  # reported by the scalar check
         label = f"{short}/{r.run}"
         try:
-            session = hparams.read_session(folder)
+            session = logreaders.read_hparams_session(folder)
         except (FileNotFoundError, LookupError) as error:
             if (folder / "train").is_dir():  # a training run of this comparison without its record
                 problems.append(f"{label}: {error}")
@@ -385,7 +385,7 @@ def test_discovery_reads_literal_and_constant_run_names(tmp_path):
     nb = {
         "cells": [
             cell('%load_ext tensorboard\nSHORT = "07_demo"\nfrom keraslab import callbacks, paths'),
-            cell('run = paths.new_run(SHORT, "a")\nmodel.fit(x, y, callbacks=[callbacks.tensorboard(run)])'),
+            cell('run = paths.new_run(SHORT, "a")\nmodel.fit(x, y, callbacks=[TensorBoard(run.log_dir)])'),
             cell('run = paths.new_run("07_demo", name="b")  # checkpoint only'),
             cell('run = paths.new_run(SHORT, "c")\nfit(callbacks=resume.resumable_callbacks(run, tensorboard=False))'),
             cell('run = paths.new_run(SHORT, "d")\ncallbacks.tensorboard(run).oops()', tags=["raises-exception"]),
@@ -394,7 +394,7 @@ def test_discovery_reads_literal_and_constant_run_names(tmp_path):
                 "with pitfall(ValueError):\n    go()"
             ),
             cell('for name in ["e"]:\n    paths.new_run(SHORT, name)'),
-            cell('run = paths.new_run(SHORT, "f")\ntb = callbacks.tensorboard(run)  # created ...\nmodel.fit(x, y)'),
+            cell('run = paths.new_run(SHORT, "f")\ntb = TensorBoard(log_dir=run.log_dir)  # created ...\nmodel.fit(x, y)'),
             cell('run = paths.new_run(SHORT, "g")\ntb = [callbacks.tensorboard(run)]\nfit_custom(callbacks_list=tb)'),
             cell('run = paths.new_run(SHORT, "h")\nw = tf.summary.create_file_writer(str(run.log_dir / "train"))'),
             {"cell_type": "markdown", "source": 'paths.new_run("no", "markdown")', "metadata": {}},

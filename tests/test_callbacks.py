@@ -1,10 +1,8 @@
-import math
-
 import keras
 import numpy as np
 import pytest
 
-from keraslab import callbacks, paths
+from keraslab import callbacks, logreaders, paths
 
 
 def tiny_data(n=64, seed=0):
@@ -71,100 +69,28 @@ def test_weights_checkpoint_round_trip(run):
     np.testing.assert_allclose(fresh.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6, atol=1e-6)
 
 
-def test_early_stopping_configuration():
-    cb = callbacks.early_stopping(monitor="val_accuracy", patience=20)
-    assert isinstance(cb, keras.callbacks.EarlyStopping)
-    assert cb.monitor == "val_accuracy" and cb.patience == 20 and cb.restore_best_weights
-    assert callbacks.early_stopping(restore_best_weights=False).restore_best_weights is False
-
-
-def test_course_schedule_values():
-    s = callbacks.course_schedule()
-    lrs = [0.01]
-    for epoch in range(10):
-        lrs.append(s(epoch, lrs[-1]))
-    assert lrs[1:6] == [0.01] * 5  # epochs 0-4 keep the rate
-    for i in range(6, 11):
-        assert lrs[i] == pytest.approx(lrs[i - 1] * math.exp(-0.1))
-    assert lrs[-1] == pytest.approx(0.01 * math.exp(-0.5))
-    assert isinstance(s(7, np.float32(0.1)), float)
-
-
-def test_course_schedule_rejects_negative():
-    with pytest.raises(ValueError):
-        callbacks.course_schedule(hold_epochs=-1)
-
-
-def test_lr_scheduler_in_fit_logs_learning_rate():
+def test_checkpoint_to_an_existing_folder_says_so_as_keras_does(run):
     x, y = tiny_data()
-    model = tiny_model(keras.optimizers.SGD(learning_rate=0.01))
-    history = model.fit(x, y, epochs=7, verbose=0, callbacks=[callbacks.lr_scheduler(hold_epochs=5)])
-    lrs = history.history["learning_rate"]
-    np.testing.assert_allclose(lrs[:5], 0.01, rtol=1e-6)
-    np.testing.assert_allclose(lrs[5:], [0.01 * math.exp(-0.1), 0.01 * math.exp(-0.2)], rtol=1e-5)
-    assert float(model.optimizer.learning_rate) == pytest.approx(0.01 * math.exp(-0.2), rel=1e-5)
+    (run.checkpoint_dir / "best.keras").mkdir()
+    cb = callbacks.checkpoint(run, "best.keras", save_best_only=False)
+    with pytest.raises(OSError, match="non-directory filepath for ModelCheckpoint.*existing directory"):
+        tiny_model().fit(x, y, epochs=1, verbose=0, callbacks=[cb])
 
 
-def test_reduce_lr_on_plateau_configuration():
-    cb = callbacks.reduce_lr_on_plateau(factor=0.2, patience=1)
-    assert isinstance(cb, keras.callbacks.ReduceLROnPlateau)
-    assert cb.factor == 0.2 and cb.patience == 1 and cb.monitor == "val_loss"
-
-
-def test_csv_logger_round_trip(run):
+def test_checkpoint_creates_a_missing_folder(tmp_path):
     x, y = tiny_data()
-    model = tiny_model()
-    history = model.fit(x, y, validation_split=0.25, epochs=3, verbose=0, callbacks=[callbacks.csv_logger(run)])
-    log = callbacks.read_csv_log(run.log_dir / "training.csv")
-    assert log["epoch"] == [0.0, 1.0, 2.0]
-    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        np.testing.assert_allclose(log[key], history.history[key], rtol=1e-5)
+    cb = callbacks.AtomicModelCheckpoint(str(tmp_path / "new" / "last.keras"), save_best_only=False)
+    tiny_model().fit(x, y, epochs=1, verbose=0, callbacks=[cb])
+    assert (tmp_path / "new" / "last.keras").is_file()
 
 
-def test_read_csv_log_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no CSV log here"):
-        callbacks.read_csv_log(tmp_path / "missing.csv")
-    (tmp_path / "empty.csv").write_text("epoch,loss\n")
-    with pytest.raises(ValueError, match="no rows"):
-        callbacks.read_csv_log(tmp_path / "empty.csv")
-
-
-def test_tensorboard_writes_train_and_validation_runs(run):
-    x, y = tiny_data()
-    model = tiny_model()
-    cb = callbacks.tensorboard(run, histogram_freq=1)
-    assert cb.log_dir == str(run.log_dir) and cb.histogram_freq == 1
-    history = model.fit(x, y, validation_split=0.25, epochs=2, verbose=0, callbacks=[cb])
-    assert list((run.log_dir / "train").glob("events.out.tfevents.*"))
-    assert list((run.log_dir / "validation").glob("events.out.tfevents.*"))
-    # read back with TensorBoard's reader: one point per epoch, the values fit() reported
-    train = callbacks.read_tensorboard_scalars(run.log_dir / "train")
-    val = callbacks.read_tensorboard_scalars(run.log_dir / "validation")
-    assert {"epoch_loss", "epoch_learning_rate"} <= set(train) and "epoch_loss" in val
-    assert [step for step, _ in train["epoch_loss"]] == [0, 1]
-    np.testing.assert_allclose([v for _, v in train["epoch_loss"]], history.history["loss"], rtol=1e-6)
-    np.testing.assert_allclose([v for _, v in val["epoch_loss"]], history.history["val_loss"], rtol=1e-6)
-
-
-def test_read_tensorboard_scalars_reads_tf_summary_writers(tmp_path):
-    import tensorflow as tf
-
-    writer = tf.summary.create_file_writer(str(tmp_path / "loop"))
-    with writer.as_default():
-        for step, value in [(2, 0.25), (0, 1.5), (1, 0.5)]:  # written out of order
-            tf.summary.scalar("epoch_loss", value, step=step)
-        tf.summary.text("note", "not a scalar", step=0)
-    writer.close()
-    assert callbacks.read_tensorboard_scalars(tmp_path / "loop") == {"epoch_loss": [(0, 1.5), (1, 0.5), (2, 0.25)]}
-
-
-def test_read_tensorboard_scalars_names_an_empty_or_missing_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match="folder missing"):
-        callbacks.read_tensorboard_scalars(tmp_path / "nowhere")
-    (tmp_path / "empty").mkdir()
-    (tmp_path / "empty" / "notes.txt").write_text("x")
-    with pytest.raises(FileNotFoundError, match=r"no TensorBoard event files \(found: \['notes.txt'\]\)"):
-        callbacks.read_tensorboard_scalars(tmp_path / "empty")
+def test_temporary_aliases_return_the_keras_callbacks(run):
+    """Kept until lessons 05-07 and keraslab.resume use the Keras names."""
+    assert isinstance(callbacks.early_stopping(), keras.callbacks.EarlyStopping)
+    assert callbacks.csv_logger(run).filename == str(run.log_dir / "training.csv")
+    assert callbacks.tensorboard(run, histogram_freq=1).histogram_freq == 1
+    assert callbacks.read_csv_log is logreaders.read_csv_log
+    assert callbacks.read_tensorboard_scalars is logreaders.read_tensorboard_scalars
 
 
 def test_loss_history_records_batches_and_saves_plots(tmp_path):

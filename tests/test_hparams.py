@@ -1,10 +1,10 @@
-"""keraslab.hparams: the HParams experiment and session records, written and read back."""
+"""keraslab.hparams writes the HParams experiment and session records; keraslab.logreaders reads them back."""
 
 import keras
 import numpy as np
 import pytest
 
-from keraslab import callbacks, hparams, paths
+from keraslab import hparams, logreaders, paths
 
 DOMAINS = {"optimizer": ["rmsprop", "adam"], "dropout": [0.0, 0.3], "epochs": [2, 20], "early_stopping": [False, True]}
 METRICS = {"validation/epoch_loss": "val loss", "train/epoch_accuracy": "accuracy"}
@@ -16,7 +16,8 @@ def _fit(run, cb, epochs=2):
     y = (x[:, 0] > 0).astype("int32")
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x, y, validation_split=0.25, epochs=epochs, verbose=0, callbacks=[callbacks.tensorboard(run), cb])
+    tensorboard = keras.callbacks.TensorBoard(log_dir=run.log_dir)
+    model.fit(x, y, validation_split=0.25, epochs=epochs, verbose=0, callbacks=[tensorboard, cb])
 
 
 def test_experiment_and_sessions_round_trip():
@@ -28,7 +29,7 @@ def test_experiment_and_sessions_round_trip():
     run = paths.new_run("03_demo", "adam-dropout-0.3")
     _fit(run, experiment.callback(run, values))
 
-    assert hparams.read_experiment(root) == (
+    assert logreaders.read_hparams_experiment(root) == (
         {
             "optimizer": ["adam", "rmsprop"],
             "dropout": [0.0, 0.3],
@@ -38,10 +39,10 @@ def test_experiment_and_sessions_round_trip():
         ["validation/epoch_loss", "train/epoch_accuracy"],
     )
     # closed at the end of fit(): readable at once, in this process
-    assert hparams.read_session(run.log_dir) == {**values, "epochs": 2.0}
+    assert logreaders.read_hparams_session(run.log_dir) == {**values, "epochs": 2.0}
     # the run's own folder holds the session record; the metrics stay in train/ and validation/
     assert sorted(p.name for p in run.log_dir.iterdir() if p.is_dir()) == ["train", "validation"]
-    assert "epoch_accuracy" in callbacks.read_tensorboard_scalars(run.log_dir / "train")
+    assert "epoch_accuracy" in logreaders.read_tensorboard_scalars(run.log_dir / "train")
 
 
 def test_rerun_replaces_the_experiment_record_and_keeps_the_runs():
@@ -51,8 +52,8 @@ def test_rerun_replaces_the_experiment_record_and_keeps_the_runs():
     _fit(run, experiment.callback(run, {"optimizer": "rmsprop", "dropout": 0.0, "epochs": 2, "early_stopping": True}))
     hparams.experiment(root, {"optimizer": ["sgd"]}, {"train/epoch_loss": "loss"})
     assert len(list(root.glob("events.out.tfevents.*"))) == 1
-    assert hparams.read_experiment(root) == ({"optimizer": ["sgd"]}, ["train/epoch_loss"])
-    assert hparams.read_session(run.log_dir)["optimizer"] == "rmsprop"  # the run is untouched
+    assert logreaders.read_hparams_experiment(root) == ({"optimizer": ["sgd"]}, ["train/epoch_loss"])
+    assert logreaders.read_hparams_session(run.log_dir)["optimizer"] == "rmsprop"  # the run is untouched
 
 
 @pytest.mark.parametrize(
@@ -94,21 +95,21 @@ def test_experiment_rejects_bad_domains_and_metric_names(domains, metrics, messa
 
 def test_readers_name_what_is_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="no TensorBoard event files"):
-        hparams.read_session(tmp_path)
+        logreaders.read_hparams_session(tmp_path)
     run = paths.new_run("03_demo", "no-hparams")
     _fit(run, keras.callbacks.Callback())
     with pytest.raises(FileNotFoundError):  # the TensorBoard callback writes only into train/ and validation/
-        hparams.read_session(run.log_dir)
+        logreaders.read_hparams_session(run.log_dir)
     root = paths.logs_dir() / "03_demo"
     hparams.experiment(root, {"a": [1]}, {})
     with pytest.raises(LookupError, match="no HParams session record"):
-        hparams.read_session(root)
+        logreaders.read_hparams_session(root)
     experiment_dir = paths.logs_dir() / "03_other"
     hparams.experiment(experiment_dir, {"a": [1]}, {})
     run_b = paths.new_run("03_other", "b")
     _fit(run_b, hparams.HParamsCallback(run_b.log_dir, {"a": 1}, trial_id="b"))
     with pytest.raises(LookupError, match="no HParams experiment record"):
-        hparams.read_experiment(run_b.log_dir)
+        logreaders.read_hparams_experiment(run_b.log_dir)
 
 
 def test_read_session_returns_the_names_sorted():
@@ -116,4 +117,4 @@ def test_read_session_returns_the_names_sorted():
     experiment = hparams.experiment(paths.logs_dir() / "03_demo", DOMAINS, METRICS)
     run = paths.new_run("03_demo", "order")
     _fit(run, experiment.callback(run, {"optimizer": "adam", "early_stopping": True, "epochs": 20, "dropout": 0.0}))
-    assert list(hparams.read_session(run.log_dir)) == ["dropout", "early_stopping", "epochs", "optimizer"]
+    assert list(logreaders.read_hparams_session(run.log_dir)) == ["dropout", "early_stopping", "epochs", "optimizer"]

@@ -1,46 +1,35 @@
-"""Callback (콜백) factories: Keras built-ins configured for this course's folders.
+"""Callbacks (콜백) that add something Keras lacks: atomic checkpoints in the course's run folders.
 
-A factory here only *configures* a Keras callback; it never re-implements one.
-The one custom callback is :class:`LossHistory`, the lesson-05 example of
-writing your own.
+Everything else is Keras's own callback under its own name, configured in the lesson's cell
+(``keras.callbacks.EarlyStopping``, ``CSVLogger``, ``TensorBoard``, ``LearningRateScheduler``,
+``ReduceLROnPlateau``). Here live only :class:`AtomicModelCheckpoint` (a ``ModelCheckpoint``
+whose writes cannot leave a truncated file), :func:`checkpoint` (one in a run's checkpoint
+folder, the file kind read from its name) and :class:`LossHistory` (lesson 05's custom
+callback). The readers of the logs those callbacks write are in :mod:`keraslab.logreaders`.
 
 Typical use, one :class:`~keraslab.paths.Run` per training run::
 
+    import keras
     from keraslab import callbacks, paths
     run = paths.new_run("02_mnist", "adam")
     model.fit(x, y, validation_split=0.2, epochs=20, callbacks=[
         callbacks.checkpoint(run, "best.weights.h5", monitor="val_loss"),
-        callbacks.early_stopping(monitor="val_loss", patience=3),
-        callbacks.tensorboard(run),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=3),
+        keras.callbacks.TensorBoard(log_dir=run.log_dir),
     ])
 """
 
 from __future__ import annotations
 
-import csv
-import math
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import keras
 
-from keraslab import paths, saving
+from keraslab import logreaders, paths, saving
 from keraslab.paths import Run
 
-__all__ = [
-    "AtomicModelCheckpoint",
-    "checkpoint",
-    "early_stopping",
-    "course_schedule",
-    "lr_scheduler",
-    "reduce_lr_on_plateau",
-    "csv_logger",
-    "read_csv_log",
-    "tensorboard",
-    "read_tensorboard_scalars",
-    "LossHistory",
-]
+__all__ = ["AtomicModelCheckpoint", "LossHistory", "checkpoint"]
 
 
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
@@ -52,6 +41,20 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     sealed inside the file, then ``os.replace``, see :mod:`keraslab.saving`);
     when and what to save stays Keras's own logic. At the start of training it
     removes the temporary folders an earlier, killed run left in its folder.
+
+    Private Keras hooks that remain, and why: ``ModelCheckpoint`` has no public
+    hook for *how* a file is written, so this class overrides ``_save_model``
+    (Keras 3.15's body with its two writes replaced, keeping its
+    ``IsADirectoryError``/``IOError`` handling) and calls the private
+    ``_get_file_path`` and ``_should_save_model`` it relies on, so that file
+    names and "best so far" stay Keras's own.
+
+    Args: those of ``keras.callbacks.ModelCheckpoint``.
+
+    Example::
+
+        cb = AtomicModelCheckpoint("checkpoints/best.keras", monitor="val_loss", save_best_only=True)
+        model.fit(x, y, validation_split=0.2, callbacks=[cb])
     """
 
     def on_train_begin(self, logs=None):
@@ -62,10 +65,17 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         filepath = self._get_file_path(epoch, batch, logs)
         if not self._should_save_model(epoch, batch, logs, filepath):
             return
-        if self.save_weights_only:
-            saving.save_weights(self.model, filepath)
-        else:
-            saving.save_model(self.model, filepath)
+        try:
+            Path(filepath).parent.mkdir(parents=True, exist_ok=True)
+            if self.save_weights_only:
+                saving.save_weights(self.model, filepath)
+            else:
+                saving.save_model(self.model, filepath)
+        except IsADirectoryError as error:  # as Keras's own ModelCheckpoint reports it
+            raise OSError(
+                "Please specify a non-directory filepath for ModelCheckpoint. "
+                f"Filepath used is an existing directory: {filepath}"
+            ) from error
         if self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
 
@@ -97,6 +107,11 @@ def checkpoint(
     Raises:
         ValueError: for a name Keras 3 refuses (``.h5``, ``.ckpt``, no suffix),
             with the name to use instead.
+
+    Example::
+
+        best = checkpoint(run, "model-{epoch:02d}-{val_accuracy:.4f}.keras", monitor="val_accuracy")
+        best.filepath   # '.../checkpoints/01_iris/<run>/model-{epoch:02d}-{val_accuracy:.4f}.keras'
     """
     if filename.endswith(".weights.h5"):
         weights_only = True
@@ -118,128 +133,6 @@ def checkpoint(
         verbose=verbose,
         **kwargs,
     )
-
-
-def early_stopping(
-    monitor: str = "val_loss",
-    patience: int = 3,
-    *,
-    restore_best_weights: bool = True,
-    mode: str = "auto",
-    **kwargs,
-) -> keras.callbacks.EarlyStopping:
-    """An ``EarlyStopping`` (조기 종료) that by default restores the best weights.
-
-    Note: in Keras 3 ``restore_best_weights=True`` restores the best epoch's
-    weights at the end of training even when stopping never triggered.
-    """
-    return keras.callbacks.EarlyStopping(
-        monitor=monitor, patience=patience, restore_best_weights=restore_best_weights, mode=mode, **kwargs
-    )
-
-
-def course_schedule(hold_epochs: int = 5, decay: float = 0.1) -> Callable[[int, float], float]:
-    """The course's learning-rate schedule (학습률 스케줄): keep the rate for
-    ``hold_epochs`` epochs, then multiply it by ``exp(-decay)`` every epoch.
-
-    ``epoch`` is 0-based, as ``LearningRateScheduler`` passes it.
-
-    >>> s = course_schedule(hold_epochs=5)
-    >>> s(4, 0.01), round(s(5, 0.01), 6)
-    (0.01, 0.009048)
-    """
-    if hold_epochs < 0 or decay < 0:
-        raise ValueError("hold_epochs and decay must be >= 0")
-
-    def schedule(epoch: int, lr: float) -> float:
-        if epoch < hold_epochs:
-            return float(lr)
-        return float(lr) * math.exp(-decay)
-
-    return schedule
-
-
-def lr_scheduler(hold_epochs: int = 5, decay: float = 0.1, verbose: int = 0) -> keras.callbacks.LearningRateScheduler:
-    """A ``LearningRateScheduler`` (학습률 스케줄러) running :func:`course_schedule`."""
-    return keras.callbacks.LearningRateScheduler(course_schedule(hold_epochs, decay), verbose=verbose)
-
-
-def reduce_lr_on_plateau(
-    monitor: str = "val_loss", factor: float = 0.5, patience: int = 2, min_lr: float = 1e-5, verbose: int = 0, **kwargs
-) -> keras.callbacks.ReduceLROnPlateau:
-    """A ``ReduceLROnPlateau``: multiply the rate by ``factor`` when ``monitor``
-    has not improved for ``patience`` epochs."""
-    return keras.callbacks.ReduceLROnPlateau(
-        monitor=monitor, factor=factor, patience=patience, min_lr=min_lr, verbose=verbose, **kwargs
-    )
-
-
-def csv_logger(run: Run, filename: str = "training.csv", *, append: bool = False) -> keras.callbacks.CSVLogger:
-    """A ``CSVLogger`` writing one row per epoch to ``run.log_dir / filename``."""
-    return keras.callbacks.CSVLogger(str(run.log_dir / filename), append=append)
-
-
-def read_csv_log(path: str | os.PathLike[str]) -> dict[str, list[float]]:
-    """Read a ``CSVLogger`` file back into a ``history.history``-like dict.
-
-    The ``epoch`` column is returned too (0-based, as Keras writes it).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no CSV log here; did the run use csv_logger(run)?")
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        raise ValueError(f"{path}: the CSV log has no rows; was training interrupted before epoch 1 ended?")
-    return {key: [float(row[key]) for row in rows] for key in rows[0]}
-
-
-def tensorboard(
-    run: Run, *, histogram_freq: int = 0, write_graph: bool = True, **kwargs
-) -> keras.callbacks.TensorBoard:
-    """A ``TensorBoard`` callback logging to ``run.log_dir`` (= ``logs/<notebook>/<run>``).
-
-    Open the dashboard with ``tensorboard --logdir=logs`` (or ``make tensorboard``)
-    and go to http://localhost:6006.
-    """
-    return keras.callbacks.TensorBoard(
-        log_dir=str(run.log_dir), histogram_freq=histogram_freq, write_graph=write_graph, **kwargs
-    )
-
-
-def read_tensorboard_scalars(log_dir: str | os.PathLike[str]) -> dict[str, list[tuple[int, float]]]:
-    """The scalars in one TensorBoard folder, read with TensorBoard's own reader.
-
-    Args:
-        log_dir: a folder holding event files, e.g. ``run.log_dir / "train"`` (the
-            ``TensorBoard`` callback writes ``train/`` and ``validation/``) or the folder of
-            a ``tf.summary.create_file_writer``.
-
-    Returns:
-        ``{tag: [(step, value), ...]}`` in step order, e.g.
-        ``{"epoch_loss": [(0, 0.51), (1, 0.37)], ...}``. Both kinds of scalar records are
-        read: TF2 summaries (``tf.summary.scalar``, Keras 3's callback) and TF1 ones.
-
-    Raises:
-        FileNotFoundError: the folder holds no event files.
-    """
-    from tensorboard.backend.event_processing import event_accumulator  # imports TensorFlow
-    from tensorboard.util import tensor_util
-
-    log_dir = Path(log_dir)
-    if not any(log_dir.glob("events.out.tfevents.*")):
-        found = sorted(p.name for p in log_dir.iterdir()) if log_dir.is_dir() else "folder missing"
-        raise FileNotFoundError(f"{log_dir}: no TensorBoard event files (found: {found}); did the run log here?")
-    acc = event_accumulator.EventAccumulator(
-        str(log_dir), size_guidance={event_accumulator.SCALARS: 0, event_accumulator.TENSORS: 0}
-    )
-    acc.Reload()
-    tags = acc.Tags()
-    scalars = {tag: [(e.step, float(e.value)) for e in acc.Scalars(tag)] for tag in tags["scalars"]}
-    for tag in tags["tensors"]:
-        if acc.SummaryMetadata(tag).plugin_data.plugin_name == "scalars":
-            scalars[tag] = [(e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in acc.Tensors(tag)]
-    return {tag: sorted(points) for tag, points in scalars.items()}
 
 
 class LossHistory(keras.callbacks.Callback):
@@ -291,3 +184,29 @@ class LossHistory(keras.callbacks.Callback):
         self.saved.append(path)
         self.epoch_losses.append(self.per_batch_losses)
         self.per_batch_losses = []
+
+
+# --- Temporary aliases, until lessons 05-07 and keraslab.resume use the Keras names -------------
+# Remove each once nothing imports it (grep "callbacks\.<name>" in notebooks/, src/ and tests/).
+
+
+def early_stopping(monitor="val_loss", patience=3, *, restore_best_weights=True, mode="auto", **kwargs):
+    """Deprecated alias: use ``keras.callbacks.EarlyStopping(...)`` (this one defaults to
+    ``patience=3, restore_best_weights=True``)."""
+    return keras.callbacks.EarlyStopping(
+        monitor=monitor, patience=patience, restore_best_weights=restore_best_weights, mode=mode, **kwargs
+    )
+
+
+def csv_logger(run: Run, filename: str = "training.csv", *, append: bool = False) -> keras.callbacks.CSVLogger:
+    """Deprecated alias: use ``keras.callbacks.CSVLogger(run.log_dir / "training.csv")``."""
+    return keras.callbacks.CSVLogger(run.log_dir / filename, append=append)
+
+
+def tensorboard(run: Run, **kwargs) -> keras.callbacks.TensorBoard:
+    """Deprecated alias: use ``keras.callbacks.TensorBoard(log_dir=run.log_dir, ...)``."""
+    return keras.callbacks.TensorBoard(log_dir=run.log_dir, **kwargs)
+
+
+read_csv_log = logreaders.read_csv_log  # deprecated here: use keraslab.logreaders.read_csv_log
+read_tensorboard_scalars = logreaders.read_tensorboard_scalars  # deprecated here: keraslab.logreaders

@@ -1,4 +1,4 @@
-"""Hyperparameters (하이퍼파라미터) in TensorBoard's HParams dashboard.
+"""Write hyperparameters (하이퍼파라미터) for TensorBoard's HParams dashboard: the experiment record and each run's.
 
 TensorBoard's HParams plugin compares runs by the hyperparameters they were trained
 with. It needs two kinds of records:
@@ -9,11 +9,14 @@ with. It needs two kinds of records:
   written by :class:`HParamsCallback` when ``fit()`` starts.
 
 The metrics themselves are the ``epoch_*`` scalars the ``TensorBoard`` callback
-already writes into ``<run>/train`` and ``<run>/validation``.
+already writes into ``<run>/train`` and ``<run>/validation``. The records are read back
+by :func:`keraslab.logreaders.read_hparams_experiment` and
+:func:`keraslab.logreaders.read_hparams_session`.
 
 Example::
 
-    from keraslab import callbacks, hparams, paths
+    import keras
+    from keraslab import hparams, paths
     experiment = hparams.experiment(
         paths.logs_dir() / "03_fashion",
         {"optimizer": ["rmsprop", "adam"], "dropout": [0.0, 0.3]},
@@ -21,7 +24,7 @@ Example::
     )
     run = paths.new_run("03_fashion", "adam-dropout-0.3")
     model.fit(x, y, validation_split=0.2, callbacks=[
-        callbacks.tensorboard(run),
+        keras.callbacks.TensorBoard(log_dir=run.log_dir),
         experiment.callback(run, {"optimizer": "adam", "dropout": 0.3}),
     ])
 """
@@ -34,13 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tensorflow as tf
-from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.hparams import api as hp
-from tensorboard.plugins.hparams import metadata as hp_metadata
 
 from keraslab.paths import Run
 
-__all__ = ["Experiment", "HParamsCallback", "experiment", "read_experiment", "read_session"]
+__all__ = ["Experiment", "HParamsCallback", "experiment"]
 
 Value = str | int | float | bool
 
@@ -164,55 +165,3 @@ def experiment(
         )
     writer.close()
     return Experiment(log_dir, domains, dict(metrics))
-
-
-def _hparams_record(log_dir: Path, tag: str, what: str, hint: str) -> bytes:
-    """The content of one HParams record (``tag``) in ``log_dir``'s own event files."""
-    if not any(log_dir.glob("events.out.tfevents.*")):
-        raise FileNotFoundError(f"{log_dir}: no TensorBoard event files here")
-    acc = event_accumulator.EventAccumulator(str(log_dir), size_guidance={event_accumulator.TENSORS: 0})
-    acc.Reload()
-    content = acc.PluginTagToContent(hp_metadata.PLUGIN_NAME).get(tag)
-    if content is None:
-        raise LookupError(f"{log_dir}: no HParams {what} record; {hint}")
-    return content
-
-
-def _value(value) -> Value:
-    kind = value.WhichOneof("kind")
-    return {"number_value": value.number_value, "string_value": value.string_value, "bool_value": value.bool_value}[
-        kind
-    ]
-
-
-def read_session(log_dir: str | os.PathLike[str]) -> dict[str, Value]:
-    """The hyperparameters a run's session record holds, sorted by name (numbers come back as floats).
-
-    Raises:
-        FileNotFoundError: ``log_dir`` has no event files.
-        LookupError: it has event files but no session record.
-    """
-    content = _hparams_record(
-        Path(log_dir), hp_metadata.SESSION_START_INFO_TAG, "session", "was an HParamsCallback passed to fit()?"
-    )
-    info = hp_metadata.parse_session_start_info_plugin_data(content)
-    # a protobuf map iterates in a different order in every process: sort by name
-    return {name: _value(info.hparams[name]) for name in sorted(info.hparams)}
-
-
-def read_experiment(log_dir: str | os.PathLike[str]) -> tuple[dict[str, list[Value]], list[str]]:
-    """``(hyperparameter → domain values, ["<sub-run>/<tag>", ...])`` of an experiment record.
-
-    TensorBoard stores each domain sorted, and numbers as floats.
-
-    Raises:
-        FileNotFoundError: ``log_dir`` has no event files.
-        LookupError: it has event files but no experiment record.
-    """
-    content = _hparams_record(
-        Path(log_dir), hp_metadata.EXPERIMENT_TAG, "experiment", "call keraslab.hparams.experiment(...) first"
-    )
-    exp = hp_metadata.parse_experiment_plugin_data(content)
-    domains = {info.name: [_value(v) for v in info.domain_discrete.values] for info in exp.hparam_infos}
-    metrics = [f"{m.name.group}/{m.name.tag}" for m in exp.metric_infos]
-    return domains, metrics
