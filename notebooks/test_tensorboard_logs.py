@@ -394,7 +394,7 @@ def test_discovery_reads_literal_and_constant_run_names(tmp_path):
                 "with pitfall(ValueError):\n    go()"
             ),
             cell('for name in ["e"]:\n    paths.new_run(SHORT, name)'),
-            cell('run = paths.new_run(SHORT, "f")\ntb = TensorBoard(log_dir=run.log_dir)  # created ...\nmodel.fit(x, y)'),
+            cell('run = paths.new_run(SHORT, "f")\ntb = TensorBoard(run.log_dir)  # created ...\nmodel.fit(x, y)'),
             cell('run = paths.new_run(SHORT, "g")\ntb = [callbacks.tensorboard(run)]\nfit_custom(callbacks_list=tb)'),
             cell('run = paths.new_run(SHORT, "h")\nw = tf.summary.create_file_writer(str(run.log_dir / "train"))'),
             {"cell_type": "markdown", "source": 'paths.new_run("no", "markdown")', "metadata": {}},
