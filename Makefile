@@ -69,7 +69,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
 distributed-demo: $(STAMP)
-	$(BIN)/python -m keraslab.distribute job --workers 2 -- --epochs 6 --run two-workers --fresh
+	$(BIN)/python -m keraslab.jobs --workers 2 -- --epochs 6 --run two-workers --fresh
 
 clean-logs:
 	find logs -mindepth 1 ! -name README.md -exec rm -rf {} +

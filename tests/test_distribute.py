@@ -1,22 +1,22 @@
-"""keraslab.distribute: strategy choice, TF_CONFIG, and real multi-worker jobs on 127.0.0.1.
+"""keraslab.distribute, .cluster, .worker and .jobs: strategy choice, TF_CONFIG, real multi-worker jobs on 127.0.0.1.
 
-The job tests start worker processes (``python -m keraslab.distribute worker``),
-each with its own TF_CONFIG and free loopback ports, all bounded by a timeout;
-``run_job`` kills whatever is still running when it returns.
+The job tests start worker processes (``python -m keraslab.worker``), each with its own
+TF_CONFIG and free loopback ports, all bounded by a timeout; ``jobs.run_job`` kills whatever is
+still running when it returns. What the workers did is read from their JSON results.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
+import signal
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from keraslab import distribute
+from keraslab import cluster, distribute, jobs, processes
 
 EPOCHS = 4
 KILL_AFTER = 2  # worker 1 is killed right after it reports (and saves) this epoch
@@ -43,20 +43,20 @@ def test_default_strategy_without_tf_config(monkeypatch, capsys):
 
 def test_empty_tf_config_means_no_cluster(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "  ")
-    assert distribute.parse_tf_config() == {}
-    assert distribute.task_of() == (None, None)
-    assert distribute.is_chief()
+    assert cluster.parse_tf_config() == {}
+    assert cluster.task_of() == (None, None)
+    assert cluster.is_chief()
 
 
 def test_parse_tf_config_from_env(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", json.dumps(TWO_WORKERS))
-    assert distribute.parse_tf_config() == TWO_WORKERS
-    assert distribute.task_of() == ("worker", 1)
-    assert not distribute.is_chief()
+    assert cluster.parse_tf_config() == TWO_WORKERS
+    assert cluster.task_of() == ("worker", 1)
+    assert not cluster.is_chief()
 
 
 @pytest.mark.parametrize(
-    ("cluster", "task", "chief"),
+    ("members", "task", "chief"),
     [
         ({"worker": ["a:1", "b:1"]}, {"type": "worker", "index": 0}, True),
         ({"worker": ["a:1", "b:1"]}, {"type": "worker", "index": 1}, False),
@@ -65,9 +65,9 @@ def test_parse_tf_config_from_env(monkeypatch):
         ({"chief": ["c:1"], "worker": ["a:1"], "evaluator": ["e:1"]}, {"type": "evaluator", "index": 0}, False),
     ],
 )
-def test_chief_detection(cluster, task, chief):
-    assert distribute.is_chief({"cluster": cluster, "task": task}) is chief
-    assert distribute.is_chief(json.dumps({"cluster": cluster, "task": task})) is chief
+def test_chief_detection(members, task, chief):
+    assert cluster.is_chief({"cluster": members, "task": task}) is chief
+    assert cluster.is_chief(json.dumps({"cluster": members, "task": task})) is chief
 
 
 @pytest.mark.parametrize(
@@ -81,16 +81,16 @@ def test_chief_detection(cluster, task, chief):
 )
 def test_bad_tf_config_is_explained(text, message):
     with pytest.raises(ValueError, match=message):
-        distribute.parse_tf_config(text)
+        cluster.parse_tf_config(text)
 
 
 def test_make_tf_config_round_trips():
     addresses = ["127.0.0.1:5000", "127.0.0.1:5001"]
-    configs = [distribute.parse_tf_config(distribute.make_tf_config(addresses, i)) for i in range(2)]
-    assert [distribute.task_of(c) for c in configs] == [("worker", 0), ("worker", 1)]
-    assert [distribute.is_chief(c) for c in configs] == [True, False]
+    configs = [cluster.parse_tf_config(cluster.make_tf_config(addresses, i)) for i in range(2)]
+    assert [cluster.task_of(c) for c in configs] == [("worker", 0), ("worker", 1)]
+    assert [cluster.is_chief(c) for c in configs] == [True, False]
     with pytest.raises(ValueError):
-        distribute.make_tf_config(addresses, 2)
+        cluster.make_tf_config(addresses, 2)
 
 
 def test_global_batch_size():
@@ -108,7 +108,7 @@ def test_global_batch_size():
 def test_free_ports_are_distinct_and_bindable():
     import socket
 
-    ports = distribute.free_ports(3)
+    ports = jobs.free_ports(3)
     assert len(set(ports)) == 3
     for port in ports:
         with socket.socket() as s:
@@ -144,9 +144,15 @@ def test_configure_logical_cpus_after_init_explains(monkeypatch):
         distribute.configure_logical_cpus(count)
 
 
-def test_parse_epoch_lines():
-    lines = ["Strategy: ...", "resumed from epoch 2 (ckpt-2)", "epoch 3/4 loss=0.5", "epoch 4/4 loss=0.25", "done"]
-    assert distribute.parse_epoch_lines(lines) == [(3, 0.5), (4, 0.25)]
+def test_cluster_size_counts_the_training_processes():
+    assert cluster.cluster_size(TWO_WORKERS) == 2
+    assert cluster.cluster_size({"cluster": {"chief": ["c:1"], "worker": ["a:1"], "evaluator": ["e:1"]}}) == 2
+    assert cluster.cluster_size("") == 0
+
+
+def test_run_job_refuses_a_kill_without_an_epoch():
+    with pytest.raises(ValueError, match="needs kill_after_epoch"):
+        jobs.run_job(2, kill_worker=1)
 
 
 # --------------------------------------------------------------------------- real jobs on 127.0.0.1
@@ -166,16 +172,15 @@ def worker_args(run: str, batch: int = PER_REPLICA_BATCH, *, fresh: bool = True)
     return [*args, "--fresh"] if fresh else args
 
 
-def final_loss(worker: distribute.WorkerResult) -> float:
-    done = worker.done_line
-    assert done is not None, (worker.lines, worker.stderr_tail[-2000:])
-    return float(done.split("final_loss=")[1].split()[0])
+def result_of(worker: processes.ChildResult) -> dict:
+    assert worker.result is not None, (worker.returncode, worker.lines, worker.stderr_tail[-2000:])
+    return worker.result
 
 
-def run_ok(num_workers: int, args: list[str], env: dict) -> distribute.JobResult:
-    result = distribute.run_job(num_workers, args, timeout=JOB_TIMEOUT, env=env, echo=False)
-    assert result.ok, [(w.returncode, w.lines, w.stderr_tail[-2000:]) for w in result.workers]
-    return result
+def run_ok(num_workers: int, args: list[str], env: dict) -> jobs.JobResult:
+    job = jobs.run_job(num_workers, args, timeout=JOB_TIMEOUT, env=env, echo=False)
+    assert job.ok, [(w.returncode, w.lines, w.stderr_tail[-2000:]) for w in job.workers]
+    return job
 
 
 @pytest.fixture(scope="module")
@@ -190,15 +195,13 @@ def single_worker(jobs_root):
     """The same loop in one process without TF_CONFIG (default strategy), global batch 2 x 32."""
     root, env = jobs_root
     worker_env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "keraslab.distribute", "worker", *worker_args("single", batch=2 * PER_REPLICA_BATCH)],
+    worker = processes.run_child(
+        [sys.executable, "-m", "keraslab.worker", *worker_args("single", batch=2 * PER_REPLICA_BATCH)],
         env={**worker_env, **env},
-        capture_output=True,
-        text=True,
         timeout=JOB_TIMEOUT,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return distribute.WorkerResult(0, proc.returncode, proc.stdout.splitlines(), proc.stderr[-4000:])
+    assert worker.ok, worker.stderr_tail[-3000:]
+    return worker
 
 
 @pytest.fixture(scope="module")
@@ -209,20 +212,23 @@ def two_workers(jobs_root):
 
 def test_single_process_uses_default_strategy(single_worker):
     assert single_worker.lines[0] == "Strategy: default (no distribution), replicas in sync: 1"
-    assert single_worker.epochs == list(range(1, EPOCHS + 1))
+    assert result_of(single_worker)["epochs"] == list(range(1, EPOCHS + 1))
+    assert single_worker.result["chief"] and single_worker.result["resumed_from_epoch"] == 0
 
 
 def test_two_workers_finish_and_match_single_worker(two_workers, single_worker):
-    assert two_workers.workers[0].lines[0].startswith("Strategy: MultiWorkerMirroredStrategy, replicas in sync: 2")
+    assert two_workers.chief.lines[0].startswith("Strategy: MultiWorkerMirroredStrategy, replicas in sync: 2")
     for worker in two_workers.workers:
-        assert worker.epochs == list(range(1, EPOCHS + 1))
+        assert result_of(worker)["epochs"] == list(range(1, EPOCHS + 1))
     # Same global batch, same data order, no dropout: the same losses, epoch by epoch
-    single = [loss for _, loss in distribute.parse_epoch_lines(single_worker.lines)]
+    single = single_worker.result["losses"]
     for worker in two_workers.workers:
-        losses = [loss for _, loss in distribute.parse_epoch_lines(worker.lines)]
-        np.testing.assert_allclose(losses, single, rtol=1e-4)
-    np.testing.assert_allclose(final_loss(two_workers.chief), final_loss(single_worker), rtol=1e-4)
-    assert final_loss(two_workers.chief) < single[0]
+        np.testing.assert_allclose(worker.result["losses"], single, rtol=1e-4)
+    chief = two_workers.chief.result
+    np.testing.assert_allclose(chief["final_loss"], single_worker.result["final_loss"], rtol=1e-4)
+    assert chief["final_loss"] < single[0]
+    np.testing.assert_allclose(chief["weights_checksum"], two_workers.workers[1].result["weights_checksum"])
+    assert chief["test_accuracy"] == two_workers.workers[1].result["test_accuracy"] >= 0.8
 
 
 def test_only_the_chief_writes(two_workers, jobs_root):
@@ -232,17 +238,34 @@ def test_only_the_chief_writes(two_workers, jobs_root):
     assert names == ["checkpoint", *[f"ckpt-{e}.{ext}" for e in (3, 4) for ext in ("data-00000-of-00001", "index")]]
     events = list((root / "logs" / "07_distributed" / "two-workers").rglob("events.out.tfevents.*"))
     assert len(events) == 1, events
-    # Worker 1 said where it wrote instead; those temporary folders are gone
-    chief_line, other_line = (w.lines[1] for w in two_workers.workers)
-    assert chief_line.startswith("writes checkpoints to ") and "temporary" not in chief_line
-    assert other_line.endswith("(temporary, removed)")
-    assert other_line.count(str(root / "tmp")) == 2, other_line
+    chief, other = (result_of(w) for w in two_workers.workers)
+    assert chief["chief"] and chief["checkpoint_dir"] == str(checkpoints)
+    # Worker 1 wrote to temporary folders instead, said so, and they are gone
+    assert not other["chief"]
+    assert two_workers.workers[1].lines[1].endswith("(temporary, removed)")
+    for folder in (other["checkpoint_dir"], other["log_dir"]):
+        assert Path(folder).parent == root / "tmp" and not Path(folder).exists(), folder
     assert list((root / "tmp").glob("keraslab-*")) == []
+
+
+def test_lesson_07s_worker_temp_folders_are_removed(two_workers, jobs_root, monkeypatch):
+    """What lesson 07 used to check in a cell: worker 1's temporary folders, as named by worker_temp_dir."""
+    import tempfile
+
+    root, _ = jobs_root
+    monkeypatch.setattr(tempfile, "tempdir", str(root / "tmp"))
+    worker1_config = cluster.make_tf_config(["127.0.0.1:20000", "127.0.0.1:20001"], 1)
+    folders = [
+        distribute.worker_temp_dir(root / kind / "07_distributed" / "two-workers", worker1_config)
+        for kind in ("checkpoints", "logs")
+    ]
+    assert [str(f) for f in folders] == [two_workers.workers[1].result[k] for k in ("checkpoint_dir", "log_dir")]
+    assert [f.exists() for f in folders] == [False, False]
 
 
 def test_kill_one_worker_then_restart_resumes(jobs_root, two_workers):
     root, env = jobs_root
-    killed = distribute.run_job(
+    killed = jobs.run_job(
         2,
         worker_args("killed"),
         timeout=JOB_TIMEOUT,
@@ -252,21 +275,27 @@ def test_kill_one_worker_then_restart_resumes(jobs_root, two_workers):
         kill_after_epoch=KILL_AFTER,
     )
     assert not killed.timed_out
-    assert killed.killed == 1 and killed.workers[1].returncode == -9
+    assert killed.killed == 1 and killed.workers[1].returncode == -signal.SIGKILL
     # The survivor cannot go on alone: its collective all-reduce fails and it exits with an error
     assert killed.chief.returncode not in (0, None)
-    assert killed.chief.done_line is None
-    saved = killed.chief.epochs
+    chief = result_of(killed.chief)
+    assert "test_accuracy" not in chief and chief["error"], chief
+    assert jobs.why_stopped(killed.chief) == chief["error"].splitlines()[0]
+    saved = chief["epochs"]
     assert saved == list(range(1, KILL_AFTER + 1)), saved  # the victim held: nobody passed epoch KILL_AFTER
+    assert result_of(killed.workers[1])["epochs"] == saved
 
     # Restart the whole job (all workers), without --fresh: it resumes after the last checkpoint
     resumed = run_ok(2, worker_args("killed", fresh=False), env)
     for worker in resumed.workers:
         assert f"resumed from epoch {saved[-1]} (ckpt-{saved[-1]})" in worker.lines
-        assert worker.epochs == list(range(saved[-1] + 1, EPOCHS + 1))  # no epoch repeated, none skipped
-        assert f"resumed_from_epoch={saved[-1]}" in worker.done_line
+        assert result_of(worker)["resumed_from_epoch"] == saved[-1]
+        assert worker.result["epochs"] == list(range(saved[-1] + 1, EPOCHS + 1))  # no epoch repeated, none skipped
     # And it ends where the uninterrupted job ended
-    np.testing.assert_allclose(final_loss(resumed.chief), final_loss(two_workers.chief), rtol=1e-4)
+    np.testing.assert_allclose(resumed.chief.result["final_loss"], two_workers.chief.result["final_loss"], rtol=1e-4)
+    np.testing.assert_allclose(
+        resumed.chief.result["weights_checksum"], two_workers.chief.result["weights_checksum"], rtol=1e-4
+    )
     assert list((root / "tmp").glob("keraslab-*")) == []
 
 
