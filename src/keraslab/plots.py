@@ -2,7 +2,7 @@
 
 Every function takes histories in any of the forms a lesson has at hand: a
 ``keras.callbacks.History`` (what ``fit`` returns), its ``.history`` dict, or
-the dict :func:`keraslab.callbacks.read_csv_log` returns. Several runs go in
+the dict :func:`keraslab.logreaders.read_csv_log` returns. Several runs go in
 as a mapping ``{"run name": history}``::
 
     from keraslab.plots import plot_history
