@@ -73,6 +73,16 @@ TABLE: dict[str, tuple[str, str, str]] = {
              "def average_loss(per_example_losses, global_batch_size):\n    ...  # your code here"),
 }
 
+def _mae_model_with(*edits: tuple[str, str]) -> str:
+    """The source of solutions/05's ``MAEModel`` with each ``(old, new)`` edit applied (each must match)."""
+    text = (SOLUTIONS / "05_custom_training_loop.py").read_text()
+    source = text[text.index("class MAEModel(keras.Model):"):text.index('\n\nif __name__ == "__main__":')]
+    for old, new in edits:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
 # exercise id -> [(source that defines the answer's name, a phrase the feedback must contain)]
 WRONG: dict[str, list[tuple[str, str]]] = {
     "01.1": [("stop_epoch = 7", "strictly better"), ("stop_epoch = 5", "counts from 0"),
@@ -311,54 +321,22 @@ WRONG: dict[str, list[tuple[str, str]]] = {
                 self.epoch_losses.append(logs["loss"])
         """, "raised AttributeError"),
     ],
-    "05.4": [
-        ("""
-        class MAEModel(keras.Model):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, **kwargs)
-                self.mae_tracker = keras.metrics.MeanAbsoluteError(name="mae")
-            def train_step(self, data):
-                inputs, targets = data
-                predictions = self(inputs, training=True)
-                loss = self.compute_loss(x=inputs, y=targets, y_pred=predictions)
-                for metric in self.metrics:
-                    if metric.name == "loss":
-                        metric.update_state(loss)
-                    else:
-                        metric.update_state(targets, predictions)
-                return {m.name: m.result() for m in self.metrics}
-        """, "have not changed"),
-        ("""
-        class MAEModel(keras.Model):
-            def train_step(self, data):
-                inputs, targets = data
-                with tf.GradientTape() as tape:
-                    predictions = self(inputs, training=True)
-                    loss = self.compute_loss(x=inputs, y=targets, y_pred=predictions)
-                gradients = tape.gradient(loss, self.trainable_weights)
-                self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
-                for metric in self.metrics:
-                    if metric.name == "loss":
-                        metric.update_state(loss)
-                    else:
-                        metric.update_state(targets, predictions)
-                return {m.name: m.result() for m in self.metrics}
-        """, "no 'mae'"),
-        ("""
-        class MAEModel(keras.Model):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, **kwargs)
-                self.mae_tracker = keras.metrics.MeanAbsoluteError(name="mae")
-            def train_step(self, data):
-                inputs, targets = data
-                with tf.GradientTape() as tape:
-                    predictions = self(inputs, training=True)
-                    loss = self.compute_loss(x=inputs, y=targets, y_pred=predictions)
-                gradients = tape.gradient(loss, self.trainable_weights)
-                self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
-                self.mae_tracker.update_state(targets, predictions)
-                return {"loss": loss, "mae": self.mae_tracker.result()}
-        """, "not the last batch's loss"),
+    "05.4": [  # the solution, each time with one mistake
+        (_mae_model_with(("        with tf.GradientTape() as tape:\n", ""),
+                         ("            predictions = self(", "        predictions = self("),
+                         ("            loss = self.compute_loss(", "        loss = self.compute_loss("),
+                         ("        gradients = tape.gradient(loss, self.trainable_weights)\n", ""),
+                         ("        self.optimizer.apply_gradients("
+                          "zip(gradients, self.trainable_weights, strict=True))\n", "")), "have not changed"),
+        (_mae_model_with(('        self.mae_tracker = keras.metrics.MeanAbsoluteError(name="mae")\n', "")),
+         "no 'mae'"),
+        (_mae_model_with(('            if metric.name == "loss":\n                metric.update_state(loss)\n'
+                          "            else:\n                metric.update_state(targets, predictions)",
+                          '            if metric.name != "loss":  # the loss tracker is skipped\n'
+                          "                metric.update_state(targets, predictions)"),
+                         ("        return {m.name: m.result() for m in self.metrics}",
+                          '        return {"loss": loss, "mae": self.mae_tracker.result()}')),
+         "not the last batch's loss"),
     ],
     "06.1": [("resume_epoch = 1", "start over"), ("resume_epoch = 8", "interrupted")],
     "06.2": [("nan_in_checkpoint = False", "does hold NaN"), ("nan_in_checkpoint = 'perhaps'", "True or False")],

@@ -158,10 +158,21 @@ class Exercise:
 EXERCISES: dict[str, Exercise] = {}
 
 
+_RETURNS_DOC = """    Returns:
+        True, False or None (not solved yet); prints feedback, never raises.
+
+"""
+
+
 def _exercise(exercise_id: str, kind: str, title: str):
-    """Register a checker and make it print its verdict and never raise."""
+    """Register a checker and make it print its verdict and never raise.
+
+    Every checker returns the same thing, so its docstring's ``Returns:`` section is
+    added here, before its ``Example``.
+    """
 
     def decorate(fn):
+        fn.__doc__ = fn.__doc__.replace("    Example", _RETURNS_DOC + "    Example", 1)
         @functools.wraps(fn)
         def checker(answer=...):
             try:
@@ -407,9 +418,6 @@ def check_01_stop_epoch(answer=...):
     Args:
         answer: a whole number, the 1-based epoch after which training stops.
 
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
-
     Example:
 
     >>> check_01_stop_epoch(...)
@@ -447,9 +455,6 @@ def check_01_checkpoint_files(answer=...):
 
     Args:
         answer: a list of file names, e.g. ``["model-01-0.7083.keras", ...]``.
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example::
 
@@ -509,9 +514,6 @@ def check_01_stop_at_accuracy(answer=...):
 
     Args:
         answer: the class ``StopAtAccuracy`` (not an instance).
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example::
 
@@ -657,9 +659,6 @@ def check_01_best_checkpoint(answer=...):
     Args:
         answer: the function ``make_checkpoint``.
 
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
-
     Example::
 
         def make_checkpoint(folder):
@@ -673,14 +672,11 @@ def check_01_best_checkpoint(answer=...):
 # =========================================================================== lesson 02
 @_exercise("02.1", "question", "The course schedule's learning rate at epoch 8")
 def check_02_schedule_rate(answer=...):
-    """Question: ``LearningRateScheduler(callbacks.course_schedule())`` starts at
+    """Question: ``LearningRateScheduler(schedule)`` with lesson 02's schedule starts at
     0.01. What is the learning rate during the 8th epoch (``epoch=7`` for Keras)?
 
     Args:
         answer: the learning rate, a float (4 significant digits are enough).
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example:
 
@@ -726,9 +722,6 @@ def check_02_plateau_rate(answer=...):
 
     Args:
         answer: the learning rate, a float.
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example::
 
@@ -778,9 +771,6 @@ def check_02_halving_schedule(answer=...):
     Args:
         answer: the function ``halve_every_3``.
 
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
-
     Example::
 
         def halve_every_3(epoch, lr):
@@ -828,9 +818,6 @@ def check_02_weights_checkpoint(answer=...):
     Args:
         answer: the function ``make_weights_checkpoint``.
 
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
-
     Example::
 
         def make_weights_checkpoint(folder):
@@ -856,9 +843,6 @@ def check_03_best_epoch(answer=...):
 
     Args:
         answer: a whole number, the 1-based epoch.
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example:
 
@@ -887,9 +871,6 @@ def check_03_dropout_value(answer=...):
 
     Args:
         answer: a number (3 decimals are enough).
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example::
 
@@ -966,9 +947,6 @@ def check_03_dropout_model(answer=...):
     Args:
         answer: the function ``model_with_dropout``.
 
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
-
     Example::
 
         def model_with_dropout(rate):
@@ -982,6 +960,52 @@ def check_03_dropout_model(answer=...):
 
 _VAL_LOSS_ES_03 = [0.45, 0.40, 0.38, 0.39, 0.41, 0.37]
 _VAL_ACC_ES_03 = [0.80, 0.83, 0.82, 0.84, 0.86, 0.87]
+
+
+def _configured_callbacks_03(fn, folder: Path) -> tuple[list, keras.callbacks.EarlyStopping]:
+    """Exercise 03.4, step 1: ``fn(folder)`` returns one ModelCheckpoint and one EarlyStopping, set up as asked."""
+    hint = "return [keras.callbacks.ModelCheckpoint(...), keras.callbacks.EarlyStopping(...)]."
+    cbs = _returned(_run("`make_callbacks(folder)`", hint, fn, str(folder)), "make_callbacks(folder)", "a list")
+    if not isinstance(cbs, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in cbs):
+        raise _wrong(f"`make_callbacks(folder)` returned {type(cbs).__name__}, not a list of callbacks.", hint)
+    checkpoints = [c for c in cbs if isinstance(c, keras.callbacks.ModelCheckpoint)]
+    stoppers = [c for c in cbs if isinstance(c, keras.callbacks.EarlyStopping)]
+    if len(checkpoints) != 1 or len(stoppers) != 1:
+        raise _wrong(f"your list has {len(checkpoints)} ModelCheckpoint and {len(stoppers)} EarlyStopping "
+                     "callbacks; the task asks for one of each.", hint)
+    checkpoint, stopper = checkpoints[0], stoppers[0]
+    if Path(str(checkpoint.filepath)).resolve() != (folder / "best-model.keras").resolve():
+        raise _wrong(f"your checkpoint writes to {Path(str(checkpoint.filepath)).name!r}, not to "
+                     "folder/'best-model.keras'.", "use os.path.join(folder, 'best-model.keras').")
+    for name, callback in (("checkpoint", checkpoint), ("early stopping", stopper)):
+        if callback.monitor != "val_loss":
+            raise _wrong(f"your {name} monitors {callback.monitor!r}.", "monitor='val_loss' (its default).")
+    if not checkpoint.save_best_only:
+        raise _wrong("your checkpoint saves after every epoch, not only the best.", "pass save_best_only=True.")
+    return list(cbs), stopper
+
+
+def _check_callbacks_03_run(cbs: list, stopper, best_file: Path) -> None:
+    """Exercise 03.4, step 2: on scripted epochs, stop after epoch 5, restore epoch 3, save epoch 3."""
+    model = _tiny_model()
+    logs = _epoch_logs(val_loss=_VAL_LOSS_ES_03, val_accuracy=_VAL_ACC_ES_03)
+    epochs = _run("your callbacks", "check their arguments.", _script, cbs, model, logs)
+    if epochs != 5:
+        raise _wrong(
+            f"with val_loss {_fmt(_VAL_LOSS_ES_03, 2)} training "
+            + ("never stopped (6 of 6 epochs ran)" if epochs == 6 else f"stopped after epoch {epochs}")
+            + "; with patience=2 it stops after epoch 5, 2 epochs after the best one (epoch 3).",
+            f"EarlyStopping(monitor='val_loss', patience=2) (yours has patience={stopper.patience}).",
+        )
+    if _marker(model) != 3:
+        raise _wrong(f"after training the model holds epoch {_marker(model)}'s weights, not the best epoch's (3).",
+                     "pass restore_best_weights=True to EarlyStopping.")
+    if not best_file.exists():
+        raise _wrong("your checkpoint wrote no best-model.keras file.", "save the whole model (.keras).")
+    best = keras.saving.load_model(str(best_file))
+    if _marker(best) != 3:
+        raise _wrong(f"best-model.keras holds epoch {_marker(best)}'s weights, not epoch 3's.",
+                     "save_best_only=True with monitor='val_loss'.")
 
 
 @_exercise("03.4", "coding", "A best-model checkpoint plus early stopping that restores the best weights")
@@ -998,9 +1022,6 @@ def check_03_best_model_callbacks(answer=...):
     Args:
         answer: the function ``make_callbacks``.
 
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
-
     Example::
 
         def make_callbacks(folder):
@@ -1009,46 +1030,10 @@ def check_03_best_model_callbacks(answer=...):
         exercises.check_03_best_model_callbacks(make_callbacks)
     """
     fn = _learner_function(answer, "make_callbacks")
-    hint = "return [keras.callbacks.ModelCheckpoint(...), keras.callbacks.EarlyStopping(...)]."
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        cbs = _returned(_run("`make_callbacks(folder)`", hint, fn, str(folder)), "make_callbacks(folder)", "a list")
-        if not isinstance(cbs, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in cbs):
-            raise _wrong(f"`make_callbacks(folder)` returned {type(cbs).__name__}, not a list of callbacks.", hint)
-        checkpoints = [c for c in cbs if isinstance(c, keras.callbacks.ModelCheckpoint)]
-        stoppers = [c for c in cbs if isinstance(c, keras.callbacks.EarlyStopping)]
-        if len(checkpoints) != 1 or len(stoppers) != 1:
-            raise _wrong(f"your list has {len(checkpoints)} ModelCheckpoint and {len(stoppers)} EarlyStopping "
-                         "callbacks; the task asks for one of each.", hint)
-        checkpoint, stopper = checkpoints[0], stoppers[0]
-        expected_file = (folder / "best-model.keras").resolve()
-        if Path(str(checkpoint.filepath)).resolve() != expected_file:
-            raise _wrong(f"your checkpoint writes to {Path(str(checkpoint.filepath)).name!r}, not to "
-                         "folder/'best-model.keras'.", "use os.path.join(folder, 'best-model.keras').")
-        for name, callback in (("checkpoint", checkpoint), ("early stopping", stopper)):
-            if callback.monitor != "val_loss":
-                raise _wrong(f"your {name} monitors {callback.monitor!r}.", "monitor='val_loss' (its default).")
-        if not checkpoint.save_best_only:
-            raise _wrong("your checkpoint saves after every epoch, not only the best.", "pass save_best_only=True.")
-        model = _tiny_model()
-        logs = _epoch_logs(val_loss=_VAL_LOSS_ES_03, val_accuracy=_VAL_ACC_ES_03)
-        epochs = _run("your callbacks", "check their arguments.", _script, list(cbs), model, logs)
-        if epochs != 5:
-            raise _wrong(
-                f"with val_loss {_fmt(_VAL_LOSS_ES_03, 2)} training "
-                + ("never stopped (6 of 6 epochs ran)" if epochs == 6 else f"stopped after epoch {epochs}")
-                + "; with patience=2 it stops after epoch 5, 2 epochs after the best one (epoch 3).",
-                f"EarlyStopping(monitor='val_loss', patience=2) (yours has patience={stopper.patience}).",
-            )
-        if _marker(model) != 3:
-            raise _wrong(f"after training the model holds epoch {_marker(model)}'s weights, not the best epoch's (3).",
-                         "pass restore_best_weights=True to EarlyStopping.")
-        if not expected_file.exists():
-            raise _wrong("your checkpoint wrote no best-model.keras file.", "save the whole model (.keras).")
-        best = keras.saving.load_model(str(expected_file))
-        if _marker(best) != 3:
-            raise _wrong(f"best-model.keras holds epoch {_marker(best)}'s weights, not epoch 3's.",
-                         "save_best_only=True with monitor='val_loss'.")
+        cbs, stopper = _configured_callbacks_03(fn, folder)
+        _check_callbacks_03_run(cbs, stopper, folder / "best-model.keras")
     raise _correct("training stopped after epoch 5, the model was given back epoch 3's weights (the lowest val_loss, "
                    "0.38), and best-model.keras holds the same epoch.")
 
@@ -1061,9 +1046,6 @@ def check_04_param_count(answer=...):
 
     Args:
         answer: a whole number.
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example:
 
@@ -1104,9 +1086,6 @@ def check_04_which_api(answer=...):
 
     Args:
         answer: ``"sequential"``, ``"functional"`` or ``"subclassed"``.
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example:
 
@@ -1174,9 +1153,6 @@ def check_04_two_output_model(answer=...):
     Args:
         answer: the function ``build_two_output_model``.
 
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
-
     Example::
 
         def build_two_output_model():
@@ -1198,9 +1174,6 @@ def check_04_subclassed_mlp(answer=...):
 
     Args:
         answer: the class ``MyMLP``.
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example::
 
@@ -1246,9 +1219,6 @@ def check_05_batch_logs(answer=...):
     Args:
         answer: ``"a"`` or ``"b"``.
 
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
-
     Example:
 
     >>> check_05_batch_logs("b")
@@ -1267,36 +1237,8 @@ def _metric_result(metric) -> float:
     return float(keras.ops.convert_to_numpy(metric.result()))
 
 
-@_exercise("05.2", "coding", "A custom metric: mean absolute error")
-def check_05_mae_metric(answer=...):
-    """Coding: ``class MAEMetric(keras.metrics.Metric)`` with default name ``"mae"``:
-    ``update_state(y_true, y_pred, sample_weight=None)`` adds up absolute errors and
-    counts values, ``result()`` returns their mean over *all* batches so far, and
-    ``reset_state()`` starts over.
-
-    The check feeds two batches of different sizes, compares with NumPy, resets,
-    then uses the metric in ``compile`` and ``evaluate``.
-
-    Args:
-        answer: the class ``MAEMetric``.
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
-
-    Example::
-
-        class MAEMetric(keras.metrics.Metric):
-            ...  # your code here
-
-        exercises.check_05_mae_metric(MAEMetric)
-    """
-    cls = _learner_class(answer, keras.metrics.Metric, "MAEMetric", "keras.metrics.Metric")
-    hint = ("in __init__, add_weight a running sum and a count (initializer='zeros'); update_state adds "
-            "sum(|y_true - y_pred|) and the number of values; result() divides.")
-    metric = _run("`MAEMetric()`", "def __init__(self, name='mae', **kwargs): super().__init__(name=name, **kwargs).",
-                  cls)
-    if metric.name != "mae":
-        raise _wrong(f"MAEMetric() is named {metric.name!r}.", "give __init__ a default: name='mae'.")
+def _check_mae_batches(metric, hint: str) -> None:
+    """Exercise 05.2, step 1: two batches of different sizes weigh every value equally; reset starts over."""
     small_true, small_pred = np.zeros((2, 5), "float32"), np.ones((2, 5), "float32")
     big_true, big_pred = np.zeros((6, 5), "float32"), np.full((6, 5), 3.0, "float32")
     _run("update_state", hint, metric.update_state, small_true, small_pred)
@@ -1315,6 +1257,10 @@ def check_05_mae_metric(answer=...):
     if not math.isclose(after, 1.0, rel_tol=1e-5):
         raise _wrong(f"after reset_state() and one batch with error 1, your result is {after:.4f}, not 1.0000.",
                      "reset_state() must set the sum and the count back to 0 (assign(0.0)).")
+
+
+def _check_mae_in_evaluate(cls, hint: str) -> None:
+    """Exercise 05.2, step 2: ``evaluate()`` with the metric reports the MAE NumPy computes."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(96, 4)).astype("float32")
     y = (x @ np.array([1.0, -2.0, 0.5, 3.0], "float32") + 0.1).astype("float32")[:, None]
@@ -1327,6 +1273,37 @@ def check_05_mae_metric(answer=...):
     if "mae" not in results or not math.isclose(float(results["mae"]), expected, rel_tol=1e-4):
         raise _wrong(f"evaluate() reported mae={results.get('mae')!r}, NumPy says {expected:.4f} (batches of 40, 40 "
                      "and 16 samples).", hint)
+
+
+@_exercise("05.2", "coding", "A custom metric: mean absolute error")
+def check_05_mae_metric(answer=...):
+    """Coding: ``class MAEMetric(keras.metrics.Metric)`` with default name ``"mae"``:
+    ``update_state(y_true, y_pred, sample_weight=None)`` adds up absolute errors and
+    counts values, ``result()`` returns their mean over *all* batches so far, and
+    ``reset_state()`` starts over.
+
+    The check feeds two batches of different sizes, compares with NumPy, resets,
+    then uses the metric in ``compile`` and ``evaluate``.
+
+    Args:
+        answer: the class ``MAEMetric``.
+
+    Example::
+
+        class MAEMetric(keras.metrics.Metric):
+            ...  # your code here
+
+        exercises.check_05_mae_metric(MAEMetric)
+    """
+    cls = _learner_class(answer, keras.metrics.Metric, "MAEMetric", "keras.metrics.Metric")
+    hint = ("in __init__, add_weight a running sum and a count (initializer='zeros'); update_state adds "
+            "sum(|y_true - y_pred|) and the number of values; result() divides.")
+    metric = _run("`MAEMetric()`", "def __init__(self, name='mae', **kwargs): super().__init__(name=name, **kwargs).",
+                  cls)
+    if metric.name != "mae":
+        raise _wrong(f"MAEMetric() is named {metric.name!r}.", "give __init__ a default: name='mae'.")
+    _check_mae_batches(metric, hint)
+    _check_mae_in_evaluate(cls, hint)
     raise _correct("your metric weights every value equally across batches (2.5000), resets to a fresh start, and "
                    "evaluate() reports the same MAE as NumPy.")
 
@@ -1342,9 +1319,6 @@ def check_05_epoch_recorder(answer=...):
 
     Args:
         answer: the class ``EpochRecorder``.
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example::
 
@@ -1437,9 +1411,6 @@ def check_05_train_step_mae(answer=...):
     Args:
         answer: the class ``MAEModel``.
 
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
-
     Example::
 
         class MAEModel(keras.Model):
@@ -1463,9 +1434,6 @@ def check_06_resume_epoch(answer=...):
 
     Args:
         answer: a whole number.
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example:
 
@@ -1500,9 +1468,6 @@ def check_06_nan_checkpoint(answer=...):
 
     Args:
         answer: ``True`` or ``False``.
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example:
 
@@ -1603,9 +1568,6 @@ def check_06_atomic_save(answer=...):
     Args:
         answer: the function ``atomic_save``.
 
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
-
     Example::
 
         def atomic_save(model, path):
@@ -1641,12 +1603,11 @@ def _killable_model(counter: dict, crash_at_step: int | None) -> keras.Model:
 
 
 def _check_resumable(fn) -> _Verdict:
-    from keraslab import resume
     from keraslab.paths import Run
 
     hint = ("model.fit(x, y, epochs=6, batch_size=32, validation_split=0.2, shuffle=False, verbose=0, "
             "callbacks=resume.resumable_callbacks(run)).")
-    x, y = resume.demo_data(200)
+    x, y = _classification_data(200, features=20)
     with tempfile.TemporaryDirectory() as tmp:
 
         def make_run(name):
@@ -1709,9 +1670,6 @@ def check_06_resumable_run(answer=...):
     Args:
         answer: the function ``fit_resumably``.
 
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
-
     Example::
 
         def fit_resumably(model, x, y, run):
@@ -1731,9 +1689,6 @@ def check_07_global_batch(answer=...):
 
     Args:
         answer: a whole number.
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example:
 
@@ -1762,9 +1717,6 @@ def check_07_loss_factor(answer=...):
 
     Args:
         answer: a number.
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example:
 
@@ -1839,9 +1791,6 @@ def check_07_model_in_scope(answer=...):
     Args:
         answer: the function ``make_model``.
 
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
-
     Example::
 
         def make_model(strategy):
@@ -1901,9 +1850,6 @@ def check_07_average_loss(answer=...):
 
     Args:
         answer: the function ``average_loss``.
-
-    Returns:
-        True, False or None (not solved yet); prints feedback, never raises.
 
     Example::
 
