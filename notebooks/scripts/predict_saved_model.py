@@ -6,8 +6,8 @@ Usage::
 
 This process never saw the notebook. It can rebuild ``CustomerTicketModel`` only because importing
 ``keraslab.models`` registers the class (``@keras.saving.register_keras_serializable``). It writes
-the two predicted outputs to ``OUT.npz`` and reports the model's class and parameter count with
-:func:`keraslab.results.write_result`, for the notebook that started it.
+to ``OUT.npz`` the two predicted outputs (``priority``, ``department``) and what it loaded
+(``model_class``, ``params``), for the notebook that started it to read.
 """
 
 import sys
@@ -16,15 +16,14 @@ import keras
 import numpy as np
 
 import keraslab.models  # noqa: F401  importing it runs @register_keras_serializable
-from keraslab.results import write_result
 
 
 def main(model_path: str, sample_path: str, out_path: str) -> None:
     model = keras.saving.load_model(model_path)
     sample = dict(np.load(sample_path))
     priority, department = model.predict(sample, verbose=0)
-    np.savez(out_path, priority=priority, department=department)
-    write_result({"model_class": type(model).__name__, "params": model.count_params()})
+    np.savez(out_path, priority=priority, department=department, model_class=type(model).__name__,
+             params=model.count_params())
 
 
 if __name__ == "__main__":

@@ -2,10 +2,10 @@
 
 Usage::
 
-    python notebooks/scripts/reopen_checkpoint.py MODEL.keras
+    python notebooks/scripts/reopen_checkpoint.py MODEL.keras REPORT.json
 
-This process has only what it imports, never the notebook's classes. It reports, with
-:func:`keraslab.results.write_result`, either ``{"model_class": ...}`` (the file reopened) or
+This process has only what it imports, never the notebook's classes. It writes to ``REPORT.json``
+(with :func:`keraslab.results.write_result`) either ``{"model_class": ...}`` (the file reopened) or
 ``{"error": ...}``: the :class:`keraslab.saving.CheckpointError` message, which names a missing
 class and the two ways to provide it.
 """
@@ -16,13 +16,13 @@ from keraslab import saving
 from keraslab.results import write_result
 
 
-def main(path: str) -> None:
+def main(path: str, report: str) -> None:
     try:
         model = saving.load_model(path)
     except saving.CheckpointError as exc:
-        write_result({"error": str(exc)})
+        write_result({"error": str(exc)}, path=report)
     else:
-        write_result({"model_class": type(model).__name__})
+        write_result({"model_class": type(model).__name__}, path=report)
 
 
 if __name__ == "__main__":
