@@ -117,3 +117,13 @@ def test_a_lesson_about_tensorflow_refuses_another_backend(monkeypatch):
         lesson.setup(backend="tensorflow", allow_other_backend=False, verbose=False)
     print(caught.value)
     assert "start the kernel without KERAS_BACKEND" in str(caught.value)
+
+
+def test_the_first_setup_reports_the_backend(tmp_path, monkeypatch):
+    from keraslab import results
+
+    monkeypatch.setenv(results.RESULT_FILE_ENV, str(tmp_path / "kernel.json"))
+    lesson._report_backend("tensorflow")  # the kernel's setup()
+    lesson._report_backend("jax")  # a child process the lesson starts, with the same environment
+    print(results.read_result(tmp_path / "kernel.json"))
+    assert results.read_result(tmp_path / "kernel.json") == {"backend": "tensorflow"}

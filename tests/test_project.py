@@ -103,11 +103,11 @@ def test_notebook_is_executed_and_clean(path):
     assert "## Setup" in markdown and "## Introduction" in markdown
     setup_cell = "".join(code[0]["source"])
     assert "from keraslab.lesson import setup" in setup_cell and "except ModuleNotFoundError" in setup_cell
-    assert re.search(r"^setup\(backend=\"(tensorflow|jax)\"\)", setup_cell, re.MULTILINE), "one setup() call"
+    assert re.search(r"^setup\(backend=\"(tensorflow|jax)\"[,)]", setup_cell, re.MULTILINE), "one setup() call"
     assert setup_cell.index("setup(backend=") < setup_cell.index("import keras"), "setup() runs before keras loads"
     assert "__version__" not in sources, "versions are checked by setup(), as numbers"
     # Backend per lesson: JAX where the subject is backend-agnostic Keras, TensorFlow where it is TensorFlow
-    backend = re.search(r"^setup\(backend=\"(\w+)\"\)", setup_cell, re.MULTILINE).group(1)
+    backend = re.search(r"^setup\(backend=\"(\w+)\"[,)]", setup_cell, re.MULTILINE).group(1)
     assert backend == ("tensorflow" if path.name[:2] in ("05", "07") else "jax"), f"{path.name} uses {backend}"
     header = "".join(nb["cells"][0]["source"])
     assert "**Backend:**" in header and "KERAS_BACKEND" in header, "the header says which backend and how to switch"

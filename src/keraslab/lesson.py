@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from keraslab.results import write_result
+from keraslab.results import RESULT_FILE_ENV, read_result, write_result
 
 __all__ = ["MINIMUM", "RECORDED_WITH", "SetupError", "LessonSetup", "setup", "quiet_native_stderr"]
 
@@ -124,6 +124,14 @@ def _check_version(name: str, version: str) -> str | None:
     return None
 
 
+def _report_backend(backend: str) -> None:
+    """Report the backend for ``make run``'s table (nothing is written in a learner's kernel). The first
+    setup() wins: a child process a lesson starts (lesson 05's JAX step) inherits the result file."""
+    target = os.environ.get(RESULT_FILE_ENV)
+    if target and "backend" not in (read_result(target) or {}):
+        write_result({"backend": backend})
+
+
 def setup(
     backend: str = "tensorflow", seed: int = 42, *, verbose: bool = True, allow_other_backend: bool = True
 ) -> LessonSetup:
@@ -183,7 +191,7 @@ def setup(
         if chosen == "tensorflow":
             importlib.import_module("tensorflow").config.experimental.enable_op_determinism()
     result = LessonSetup(chosen, seed, versions, deterministic_ops=chosen == "tensorflow")
-    write_result({"backend": chosen})  # for make run's table; nothing is written in a learner's kernel
+    _report_backend(chosen)
     if verbose:
         print(result.line())
         if warnings:
