@@ -1,6 +1,6 @@
 """Training worker for the kill-and-resume tests (run as a subprocess, then SIGKILLed).
 
-    python tests/resume_worker.py [--slow-save] [--plain MODEL_PATH] -- <keraslab.resume args>
+    python tests/resume_worker.py [--slow-save] [--plain MODEL_PATH] -- <keraslab.resume_demo args>
 
 --slow-save   make every .keras save pause half-way (before its weights member),
               printing "SAVING <path>" first, so a test can kill it mid-write.
@@ -31,11 +31,11 @@ def slow_saves():
 def plain(path):
     import keras
 
-    from keraslab import resume
+    from keraslab import resume_demo
 
     keras.utils.set_random_seed(0)
-    x, y = resume.demo_data(2000)
-    model = resume.demo_model()
+    x, y = resume_demo.demo_data(2000)
+    model = resume_demo.demo_model()
 
     class Report(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -55,6 +55,6 @@ if __name__ == "__main__":
         sys.exit(0)
     if args and args[0] == "--":
         args = args[1:]
-    from keraslab.resume import main
+    from keraslab.resume_demo import main
 
     sys.exit(main(args))

@@ -12,7 +12,6 @@ import os
 import random
 import shutil
 import struct
-import subprocess
 import sys
 import textwrap
 import time
@@ -25,8 +24,10 @@ import keras
 import numpy as np
 import pytest
 
-from keraslab import data, resume, saving
+from keraslab import data, resume_demo, saving
 from keraslab.data import DataFileError
+from keraslab.processes import run_child
+from keraslab.results import RESULT_FILE_ENV
 from keraslab.saving import CheckpointError
 
 SEED = int(os.environ.get("KERASLAB_FUZZ_SEED", "16"))
@@ -37,8 +38,8 @@ MEMORY_LIMIT = 3 << 30  # 3 GiB of address space for the child processes (Tensor
 def files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("attack")
     keras.utils.set_random_seed(0)
-    model = resume.demo_model()
-    x, y = resume.demo_data(200)
+    model = resume_demo.demo_model()
+    x, y = resume_demo.demo_data(200)
     model.fit(x, y, epochs=1, verbose=0)  # real optimizer state in the files
     return {
         "model": model,
@@ -63,7 +64,7 @@ def test_every_file_keraslab_writes_is_sealed(files):
     plain = files["folder"] / "plain.weights.h5"
     files["model"].save_weights(plain)  # plain Keras: no digest, still loads
     assert saving.verify_digest(plain) == "unverified"
-    saving.load_weights(resume.demo_model(), plain)
+    saving.load_weights(resume_demo.demo_model(), plain)
 
 
 def test_weights_fuzz_every_flip_and_truncation_raises(files, tmp_path):
@@ -76,7 +77,7 @@ def test_weights_fuzz_every_flip_and_truncation_raises(files, tmp_path):
         bad = tmp_path / "bad.weights.h5"
         bad.write_bytes(_flip(good, offset, bit) if kind == "flip" else good[:offset])
         try:
-            saving.load_weights(resume.demo_model(), bad)
+            saving.load_weights(resume_demo.demo_model(), bad)
         except CheckpointError as exc:
             assert str(bad) in str(exc)
         else:
@@ -113,27 +114,32 @@ CHILD = textwrap.dedent(
     """
     import resource, sys, time
     resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
-    from keraslab import saving, resume, data
+    from keraslab import saving, resume_demo, data
+    from keraslab.results import write_result
     start = time.monotonic()
     try:
         {call}
     except (saving.CheckpointError, data.DataFileError) as exc:
-        print("ERROR", type(exc).__name__, exc)
+        outcome = {{"error": type(exc).__name__, "message": str(exc)}}
     else:
-        print("LOADED")
-    import resource as r
-    print(f"SECONDS {{time.monotonic() - start:.2f}} MAXRSS_MB {{r.getrusage(r.RUSAGE_SELF).ru_maxrss // 1024}}")
+        outcome = {{"error": None, "message": "loaded"}}
+    seconds = time.monotonic() - start
+    maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    write_result({{**outcome, "seconds": seconds, "maxrss_mb": maxrss_mb}})
     """
 )
 
 
-def run_limited(call: str, timeout: int = 180) -> str:
+def run_limited(call: str, timeout: int = 180) -> dict:
+    """Run ``call`` in a child under a 3 GiB address-space limit; its result: error, message, seconds, maxrss_mb."""
     code = CHILD.format(limit=MEMORY_LIMIT, call=call)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env)
-    assert done.returncode == 0, f"child died ({done.returncode}): {done.stdout[-1500:]} {done.stderr[-1500:]}"
-    print(done.stdout)
-    return done.stdout
+    env = {key: value for key, value in os.environ.items() if key != RESULT_FILE_ENV}  # the child gets its own file
+    child = run_child([sys.executable, "-c", code], env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=timeout)
+    assert child.ok and child.result, (
+        f"child died ({child.returncode}): {child.lines[-20:]} {child.stderr_tail[-1500:]}"
+    )
+    print(child.result)
+    return child.result
 
 
 def oversized_h5(path: Path, template: Path) -> Path:
@@ -154,10 +160,10 @@ def oversized_h5(path: Path, template: Path) -> Path:
 def test_oversized_weights_declaration_is_refused_within_seconds(files, tmp_path):
     bad = oversized_h5(tmp_path / "huge.weights.h5", files["weights"])
     assert bad.stat().st_size < 100_000
-    out = run_limited(f"saving.load_weights(resume.demo_model(), {str(bad)!r})")
-    assert "ERROR CheckpointError" in out and "refused before loading" in out and "3.73 GiB" in out
-    assert "stores 0 bytes" in out
-    assert float(out.split("SECONDS ")[1].split()[0]) < 10
+    out = run_limited(f"saving.load_weights(resume_demo.demo_model(), {str(bad)!r})")
+    assert out["error"] == "CheckpointError" and "refused before loading" in out["message"], out
+    assert "3.73 GiB" in out["message"] and "stores 0 bytes" in out["message"]
+    assert out["seconds"] < 10
 
 
 def test_oversized_declaration_inside_a_keras_file_is_refused(files, tmp_path):
@@ -169,7 +175,8 @@ def test_oversized_declaration_inside_a_keras_file_is_refused(files, tmp_path):
             dst.writestr(info.filename, body)
     assert bad.stat().st_size < 100_000
     out = run_limited(f"saving.load_model({str(bad)!r})")
-    assert "ERROR CheckpointError" in out and "refused before loading" in out and "member model.weights.h5" in out
+    assert out["error"] == "CheckpointError", out
+    assert "refused before loading" in out["message"] and "member model.weights.h5" in out["message"]
 
 
 @pytest.fixture(scope="module")
@@ -199,9 +206,8 @@ def test_gzip_bomb_is_a_clear_error_within_seconds(tmp_path, zeros_member, heade
     bomb.write_bytes((gzip.compress(header) if header else b"") + zeros_member.read_bytes())  # two gzip members
     assert bomb.stat().st_size < 4 << 20
     out = run_limited(f"data.read_idx({str(bomb)!r}, expected_magic=0x803)")
-    assert "ERROR DataFileError" in out and expected in out
-    assert float(out.split("SECONDS ")[1].split()[0]) < 20
-    assert int(out.split("MAXRSS_MB ")[1].split()[0]) < 1500
+    assert out["error"] == "DataFileError" and expected in out["message"], out
+    assert out["seconds"] < 20 and out["maxrss_mb"] < 1500
 
 
 # ------------------------------------------------------------------ hostile configs
@@ -296,7 +302,8 @@ SAVE_UNREGISTERED = textwrap.dedent(
 def test_missing_class_says_which_and_where(tmp_path):
     path = tmp_path / "tiny_classifier.keras"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    subprocess.run([sys.executable, "-c", SAVE_UNREGISTERED, str(path)], check=True, env=env, timeout=180)
+    child = run_child([sys.executable, "-c", SAVE_UNREGISTERED, str(path)], env=env, timeout=180)
+    assert child.ok, child.stderr_tail[-1500:]
     with pytest.raises(CheckpointError) as e:
         saving.load_model(path)
     message = str(e.value)

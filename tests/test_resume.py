@@ -1,7 +1,8 @@
 """Kill training for real (SIGKILL, in subprocesses) and check that it resumes exactly.
 
 Each trial kills a worker at a random point (seeded: KERASLAB_KILL_SEED, default 2026),
-restarts it, and checks the finished run against an uninterrupted one.
+restarts it, and checks the finished run against an uninterrupted one. The workers run the
+resume demo (keraslab.resume_demo) through keraslab.processes, and report what they did as JSON.
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ import csv
 import os
 import random
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-from keraslab import resume, saving
+from keraslab import resume, resume_demo, saving
+from keraslab.processes import ChildResult, run_child, run_children
+from keraslab.results import RESULT_FILE_ENV
 from keraslab.saving import CheckpointError
 
 WORKER = Path(__file__).with_name("resume_worker.py")
@@ -31,8 +32,8 @@ SEED = int(os.environ.get("KERASLAB_KILL_SEED", "2026"))
 TIMEOUT = 240
 
 
-def worker_env(tmp: Path) -> dict:
-    env = dict(os.environ)
+def worker_env(tmp: Path, **extra: str) -> dict:
+    env = {key: value for key, value in os.environ.items() if key != RESULT_FILE_ENV}  # each child: its own file
     env.update(
         KERASLAB_CHECKPOINTS_DIR=str(tmp / "checkpoints"),
         KERASLAB_LOGS_DIR=str(tmp / "logs"),
@@ -40,33 +41,45 @@ def worker_env(tmp: Path) -> dict:
         OMP_NUM_THREADS="1",
         TF_NUM_INTEROP_THREADS="1",
         TF_NUM_INTRAOP_THREADS="1",
+        **extra,
     )
     return env
 
 
-def start(tmp: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, str(WORKER), *args],
-        env=worker_env(tmp),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+def worker(*args: str) -> list[str]:
+    return [sys.executable, str(WORKER), *args]
 
 
 def train_args(fresh=False):
     return ["--", "--epochs", str(EPOCHS), "--samples", str(SAMPLES), *(["--fresh"] if fresh else [])]
 
 
-def run_to_end(tmp: Path, fresh=False) -> list[str]:
-    proc = start(tmp, *train_args(fresh))
-    out, _ = proc.communicate(timeout=TIMEOUT)
-    assert proc.returncode == 0, out[-2000:]
-    return out.splitlines()
+def run_to_end(tmp: Path, fresh=False) -> ChildResult:
+    child = run_child(worker(*train_args(fresh)), env=worker_env(tmp), timeout=TIMEOUT)
+    assert child.ok, (child.lines[-20:], child.stderr_tail[-2000:])
+    return child
+
+
+def kill_when(tmp: Path, args: list[str], condition, delay: float = 0.0) -> ChildResult:
+    """Run a worker; SIGKILL it ``delay`` seconds after ``condition(its lines so far)`` first holds."""
+    ran = run_children(
+        [worker(*args)],
+        envs=[worker_env(tmp)],
+        timeout=TIMEOUT,
+        kill=(0, lambda lines: condition(lines[0])),
+        kill_delay=delay,
+    )
+    assert not ran.timed_out, ran.children[0].lines[-20:]
+    return ran.children[0]
+
+
+def epoch_reached(at_least: int):
+    """A kill condition: the worker printed ``epoch N done`` for some N >= ``at_least``."""
+    return lambda lines: any(line.startswith("epoch ") and int(line.split()[1]) >= at_least for line in lines)
 
 
 def final_weights(tmp: Path) -> list[np.ndarray]:
-    model = resume.demo_model()
+    model = resume_demo.demo_model()
     saving.load_weights(model, tmp / "checkpoints" / "06_reliable" / "resume-demo" / "final.weights.h5")
     return model.get_weights()
 
@@ -74,8 +87,8 @@ def final_weights(tmp: Path) -> list[np.ndarray]:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("reference")
-    lines = run_to_end(tmp, fresh=True)
-    assert lines[-2] == f"resumed_from_epoch=0 finished_epochs={EPOCHS}"
+    result = run_to_end(tmp, fresh=True).result
+    assert (result["resumed_from_epoch"], result["finished_epochs"], result["epochs_trained"]) == (0, EPOCHS, EPOCHS)
     return final_weights(tmp)
 
 
@@ -85,27 +98,12 @@ def kill_sequence(tmp: Path, rng: random.Random, log: list) -> None:
     for _ in range(KILLS_PER_SEQUENCE):
         if done >= EPOCHS - 1:
             break
-        kill_after = rng.randint(done, EPOCHS - 1)  # epoch lines to wait for (0: during the first epoch)
+        kill_after = rng.randint(done, EPOCHS - 1)  # kill once an epoch >= this one finished, after a delay
         delay = rng.uniform(0.0, 0.4)
-        proc = start(tmp, *train_args())
-        seen = done if kill_after > done else None
-        deadline = time.monotonic() + TIMEOUT
-        killed = False
-        for line in proc.stdout:
-            if line.startswith("epoch "):
-                seen = int(line.split()[1])
-                if seen >= kill_after:
-                    time.sleep(delay)
-                    proc.send_signal(signal.SIGKILL)
-                    killed = True
-                    break
-            if time.monotonic() > deadline:
-                break
-        if kill_after == done and not killed:
-            pass
-        proc.wait(timeout=TIMEOUT)
-        log.append({"kill_after_epoch": kill_after, "delay": round(delay, 3), "killed": proc.returncode == -9})
-        done = max(done, seen or 0)
+        child = kill_when(tmp, train_args(), epoch_reached(kill_after), delay)
+        killed = child.returncode == -signal.SIGKILL
+        log.append({"kill_after_epoch": kill_after, "delay": round(delay, 3), "killed": killed})
+        done = max(done, (child.result or {}).get("last_epoch_done", 0))
 
 
 @pytest.mark.parametrize("sequence", range(SEQUENCES))
@@ -113,11 +111,10 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path, reference, sequence):
     rng = random.Random(SEED * 100 + sequence)
     log: list = []
     kill_sequence(tmp_path, rng, log)
-    lines = run_to_end(tmp_path)
+    result = run_to_end(tmp_path).result
     killed = sum(entry["killed"] for entry in log)
     assert killed >= 1, log
-    summary = [line for line in lines if line.startswith("resumed_from_epoch=")][0]
-    assert summary.endswith(f"finished_epochs={EPOCHS}"), (summary, log)
+    assert result["finished_epochs"] == EPOCHS, (result, log)
     # 1. the same final weights as the uninterrupted run, bit for bit
     for got, want in zip(final_weights(tmp_path), reference, strict=True):
         np.testing.assert_array_equal(got, want, err_msg=f"kills: {log}")
@@ -153,35 +150,21 @@ KILL_POINTS = [
 ]
 
 
-def kill_at(tmp: Path, point: str, fresh: bool = True) -> list[str]:
-    env = {**worker_env(tmp), "KERASLAB_PAUSE_AT": point}
-    proc = subprocess.Popen(
-        [sys.executable, str(WORKER), *train_args(fresh)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if line.startswith("PAUSED "):
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.wait(timeout=TIMEOUT)
-    assert proc.returncode == -signal.SIGKILL, f"never reached {point}: {''.join(lines)[-1500:]}"
-    return lines
+def kill_at_point(tmp: Path, point: str, fresh: bool = True) -> ChildResult:
+    """Run a worker that stops at the named point (KERASLAB_PAUSE_AT) and SIGKILL it there."""
+    env = worker_env(tmp, KERASLAB_PAUSE_AT=point)
+    child = run_child(worker(*train_args(fresh)), env=env, timeout=TIMEOUT, kill_at="PAUSED ")
+    assert child.returncode == -signal.SIGKILL, f"never reached {point}: {child.lines[-10:]}"
+    return child
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_kill_at_every_commit_and_cleanup_point_restarts_by_itself(tmp_path, reference, point):
-    kill_at(tmp_path, point)
-    lines = run_to_end(tmp_path)  # no human step: just run it again
-    summary = [line for line in lines if line.startswith("resumed_from_epoch=")][0]
-    assert summary.endswith(f"finished_epochs={EPOCHS}"), (point, lines[-5:])
+    kill_at_point(tmp_path, point)
+    result = run_to_end(tmp_path).result  # no human step: just run it again
+    assert result["finished_epochs"] == EPOCHS, (point, result)
     if point.startswith(("cleanup", "finish", "before-replace:final", "after-replace:final")):
-        assert f"already_finished epochs={EPOCHS}" in lines, (point, lines[-5:])  # no retraining
-        assert not any(line.startswith("epoch ") for line in lines)
+        assert result["already_finished"] and result["epochs_trained"] == 0, (point, result)  # no retraining
     for got, want in zip(final_weights(tmp_path), reference, strict=True):
         np.testing.assert_array_equal(got, want, err_msg=point)
     run_ck = tmp_path / "checkpoints" / "06_reliable" / "resume-demo"
@@ -192,26 +175,22 @@ def test_kill_at_every_commit_and_cleanup_point_restarts_by_itself(tmp_path, ref
 
 
 def kill_during_save(tmp: Path, *args: str, save_number: int = 2) -> None:
-    proc = start(tmp, "--slow-save", *args)
-    saves = 0
-    for line in proc.stdout:
-        if line.startswith("SAVING ") and line.split()[1].endswith(".keras"):
-            saves += 1
-            if saves == save_number:
-                time.sleep(0.2)
-                proc.send_signal(signal.SIGKILL)
-                break
-    proc.wait(timeout=TIMEOUT)
-    assert proc.returncode == -9, "the worker was not killed during a save"
+    """SIGKILL the worker 0.2 s into its ``save_number``-th ``.keras`` save (``--slow-save`` makes each take 3 s)."""
+
+    def saving_keras(lines):
+        return sum(line.startswith("SAVING ") and line.split()[1].endswith(".keras") for line in lines) >= save_number
+
+    child = kill_when(tmp, ["--slow-save", *args], saving_keras, delay=0.2)
+    assert child.returncode == -signal.SIGKILL, "the worker was not killed during a save"
 
 
 def test_kill_during_checkpoint_write_keeps_previous_file(tmp_path):
     kill_during_save(tmp_path, *train_args(fresh=True))
     best = tmp_path / "checkpoints" / "06_reliable" / "resume-demo" / "best.keras"
     model = saving.load_model(best)  # the first save's file, whole
-    assert model.count_params() == resume.demo_model().count_params()
+    assert model.count_params() == resume_demo.demo_model().count_params()
     # and the run resumes and finishes
-    assert run_to_end(tmp_path)[-2].endswith(f"finished_epochs={EPOCHS}")
+    assert run_to_end(tmp_path).result["finished_epochs"] == EPOCHS
 
 
 @pytest.mark.xfail(
@@ -230,8 +209,8 @@ def test_nan_stops_training_and_keeps_good_files(tmp_path, monkeypatch):
 
     monkeypatch.setenv("KERASLAB_CHECKPOINTS_DIR", str(tmp_path / "ck"))
     monkeypatch.setenv("KERASLAB_LOGS_DIR", str(tmp_path / "logs"))
-    x, y = resume.demo_data(1000)
-    model = resume.demo_model()
+    x, y = resume_demo.demo_data(1000)
+    model = resume_demo.demo_model()
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
     run = paths.new_run("06_reliable", "nan")
     explode = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e30 if epoch >= 2 else 0.01)
@@ -247,14 +226,7 @@ def test_nan_stops_training_and_keeps_good_files(tmp_path, monkeypatch):
 
 
 def backup_folder(tmp: Path) -> Path:
-    lines = []
-    proc = start(tmp, *train_args(fresh=True))
-    for line in proc.stdout:
-        lines.append(line)
-        if line.startswith("epoch 3 done"):
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.wait(timeout=TIMEOUT)
+    run_child(worker(*train_args(fresh=True)), env=worker_env(tmp), timeout=TIMEOUT, kill_at="epoch 3 done")
     return tmp / "checkpoints" / "06_reliable" / "resume-demo" / "backup"
 
 
@@ -271,8 +243,8 @@ def resume_in_process(tmp: Path, monkeypatch):
 
     monkeypatch.setenv("KERASLAB_CHECKPOINTS_DIR", str(tmp / "checkpoints"))
     monkeypatch.setenv("KERASLAB_LOGS_DIR", str(tmp / "logs"))
-    x, y = resume.demo_data(SAMPLES)
-    model = resume.demo_model()
+    x, y = resume_demo.demo_data(SAMPLES)
+    model = resume_demo.demo_model()
     run = paths.new_run("06_reliable", "resume-demo", fresh=False)
     model.fit(x, y, validation_split=0.2, epochs=EPOCHS, verbose=0, callbacks=resume.resumable_callbacks(run))
 
@@ -347,11 +319,11 @@ def test_finished_run_rerun_returns_its_result(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setenv("KERASLAB_CHECKPOINTS_DIR", str(tmp_path / "checkpoints"))
     monkeypatch.setenv("KERASLAB_LOGS_DIR", str(tmp_path / "logs"))
-    x, y = resume.demo_data(600)
+    x, y = resume_demo.demo_data(600)
 
     def fit(epochs=3):
         keras.utils.set_random_seed(1)
-        model = resume.demo_model()
+        model = resume_demo.demo_model()
         run = paths.new_run("06_reliable", "finished", fresh=False)
         cbs = resume.resumable_callbacks(run, tensorboard=False)
         history = model.fit(x, y, validation_split=0.2, epochs=epochs, verbose=0, shuffle=False, callbacks=cbs)
@@ -383,8 +355,8 @@ def test_stale_temporaries_are_swept_and_never_look_like_checkpoints(tmp_path, m
     (run.checkpoint_dir / ".best.keras.tmp-efgh5678" / "best.keras").write_bytes(b"PK\x03\x04 half")
     (run.checkpoint_dir / "backup").mkdir()
     (run.checkpoint_dir / "backup" / ".latest.weights.h5.tmp-x1").mkdir()
-    x, y = resume.demo_data(300)
-    model = resume.demo_model()
+    x, y = resume_demo.demo_data(300)
+    model = resume_demo.demo_model()
     model.fit(x, y, validation_split=0.2, epochs=2, verbose=0, callbacks=resume.resumable_callbacks(run))
     assert sorted(p.name for p in run.checkpoint_dir.iterdir()) == ["best.keras", "finished.weights.h5"]
     assert [p.name for p in run.checkpoint_dir.glob("*.keras")] == ["best.keras"]
@@ -398,7 +370,7 @@ def test_early_stopping_run_resumed_after_it_stopped_does_not_train_on(tmp_path,
 
     monkeypatch.setenv("KERASLAB_CHECKPOINTS_DIR", str(tmp_path / "checkpoints"))
     monkeypatch.setenv("KERASLAB_LOGS_DIR", str(tmp_path / "logs"))
-    x, y = resume.demo_data(600)
+    x, y = resume_demo.demo_data(600)
 
     class Stall(keras.callbacks.Callback):  # val_loss stops improving after epoch 2: early stopping after epoch 4
         def on_epoch_end(self, epoch, logs=None):
@@ -411,7 +383,7 @@ def test_early_stopping_run_resumed_after_it_stopped_does_not_train_on(tmp_path,
 
     def fit(crash=False):
         keras.utils.set_random_seed(3)
-        model = resume.demo_model()
+        model = resume_demo.demo_model()
         run = paths.new_run("06_reliable", "es-stop", fresh=False)
         cbs = [Stall(), *resume.resumable_callbacks(run, patience=2, tensorboard=False)]
         if crash:

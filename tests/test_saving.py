@@ -1,7 +1,5 @@
 """Atomic saves and safe, explained loading (keraslab.saving)."""
 
-import os
-
 import keras
 import numpy as np
 import pytest
@@ -152,8 +150,9 @@ def test_corrupt_json(tmp_path):
 
 
 def test_malicious_lambda_is_refused_and_never_runs(tmp_path):
-    import subprocess
     import sys
+
+    from keraslab.processes import run_child
 
     marker = tmp_path / "pwned.txt"
     inputs = keras.Input((2,))
@@ -170,5 +169,9 @@ def test_malicious_lambda_is_refused_and_never_runs(tmp_path):
 
     # The threat is real: an unsafe load in another process runs the code.
     code = f"import keras; keras.config.enable_unsafe_deserialization(); keras.saving.load_model({str(path)!r})"
-    subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300, env={**os.environ})
+    run_child([sys.executable, "-c", code], timeout=300)
     assert marker.exists()
+
+
+def test_read_json_is_public():
+    assert "read_json" in saving.__all__

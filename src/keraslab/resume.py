@@ -3,8 +3,8 @@
 :func:`resumable_callbacks` puts together, for one :class:`~keraslab.paths.Run`:
 
 - an atomic best-model checkpoint (:class:`~keraslab.callbacks.AtomicModelCheckpoint`);
-- optionally early stopping;
-- a ``CSVLogger`` with ``append=True`` (the log continues across restarts);
+- optionally ``keras.callbacks.EarlyStopping`` (with ``restore_best_weights=True``);
+- a ``CSVLogger`` on ``run.log_dir / "training.csv"`` with ``append=True`` (the log continues across restarts);
 - ``TensorBoard``;
 - ``TerminateOnNaN(raise_error=True)``: a NaN loss stops training with an
   error *before* any epoch-end checkpoint can save NaN weights;
@@ -16,7 +16,9 @@ Rerun the same cell or script after a crash, a kill or a closed laptop, and
 ``fit`` continues at the first unfinished epoch. Rerun it after the run
 finished and ``fit`` trains nothing: it prints that the run is finished and
 restores the final weights (``finished.weights.h5``), so the code after
-``fit`` sees the same model as after the first, complete run.
+``fit`` sees the same model as after the first, complete run. A small program
+that trains this way, for a lesson or a test to kill and rerun, is
+:mod:`keraslab.resume_demo`.
 
 What Keras restores and what this adds:
 
@@ -122,9 +124,9 @@ def read_finished(path: str | os.PathLike[str]) -> dict | None:
 class ResumableBackup(keras.callbacks.BackupAndRestore):
     """``keras.callbacks.BackupAndRestore`` with an atomic, verified backup and a finished marker.
 
-    Keras's own callback decides when to back up; this subclass changes how
-    the backup is written, read and cleaned up, so that a SIGKILL at any
-    instant leaves a state the next start resumes from by itself:
+    It backs up at the end of every epoch, as Keras's callback does with
+    ``save_freq="epoch"``, but writes, reads and cleans up the backup so that a
+    SIGKILL at any instant leaves a state the next start resumes from by itself:
 
     1. each epoch, the weights (with the metadata embedded and a SHA-256 sealed
        inside, :mod:`keraslab.integrity`) go to a temporary folder, then a
@@ -143,6 +145,18 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
     5. temporary folders left by killed writes are swept at the start;
     6. a corrupt backup raises :class:`~keraslab.saving.CheckpointError`
        naming the file, instead of a ``JSONDecodeError``.
+
+    The backup folder keeps Keras's layout (``latest.weights.h5`` and
+    ``training_metadata.json`` with ``epoch`` and ``batch``).
+
+    **Keras hooks.** It overrides only public callback hooks: ``on_train_begin``
+    (restore), ``on_epoch_end`` (back up) and ``on_train_end`` (finish), and
+    keeps its own epoch count; Keras's private ``_save_model``, ``_load_model``,
+    ``_current_epoch`` and ``_last_batch_seen`` are neither overridden nor read.
+    One private attribute remains: it sets ``model._initial_epoch``, the epoch
+    ``fit()`` starts at, because Keras offers no public way for a callback to
+    move the start of a ``fit`` already under way (Keras's own
+    ``BackupAndRestore`` sets the same attribute).
 
     Args:
         backup_dir: the folder for the backup (kept until training finishes).
@@ -190,8 +204,88 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         self._stopped = False
         self._es_file_epoch: int | None = None
 
+    # ------------------------------------------------------------ public hooks
+    def on_train_begin(self, logs=None):
+        """Sweep temporaries, then restore the finished run, or the backup, or start from scratch."""
+        if not self.model.built:
+            raise ValueError(
+                "ResumableBackup needs a built model: call model.build(input_shape) or model(x[:1]) "
+                "before fit(), so there are weights to restore into."
+            )
+        self.already_finished = False
+        self._es_file_epoch = None
+        for folder in {self.folder, self.folder.parent, self.finished_path.parent}:
+            saving.sweep_temporaries(folder)
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        if self.finished_path.exists():
+            self._restore_finished()
+        else:
+            self._restore_backup()
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Commit the backup of the epoch that just ended (``epoch`` is 0-based)."""
+        self._commit_backup(epoch + 1)
+
+    def on_train_end(self, logs=None):
+        """Commit ``finished.weights.h5``, then remove the backup (any order of what follows is safe)."""
+        if self.already_finished:
+            return
+        record = {
+            "epochs_done": int(self.epochs_done),
+            "epochs_requested": int((self.params or {}).get("epochs") or self.epochs_done),
+            "stopped_early": bool(self._stopped or getattr(self.model, "stop_training", False)),
+        }
+        with saving.atomic_path(self.finished_path) as tmp:  # the final weights, committed in one os.replace
+            self.model.save_weights(str(tmp))
+            _embed(tmp, _FINISHED_ATTR, record)
+        pause_point("finish-committed")
+        if self.delete_checkpoint and self.folder.exists():
+            # Any order is safe now: with the finished marker committed, a restart ignores what is left here.
+            (self.folder / _METADATA).unlink(missing_ok=True)
+            pause_point("cleanup-metadata-deleted")
+            shutil.rmtree(self.folder, ignore_errors=True)
+        pause_point("cleanup-done")
+
     # ------------------------------------------------------------------ write
-    def _early_stopping_state(self) -> dict | None:
+    def _commit_backup(self, epochs: int) -> None:
+        """Back up the state after ``epochs`` finished epochs, in two atomic commit points."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._stopped = bool(getattr(self.model, "stop_training", False))
+        metadata = self._backup_metadata(epochs)
+        tmp_dir = Path(tempfile.mkdtemp(prefix=f".{_WEIGHTS}.tmp-", dir=self.folder))
+        try:
+            staged = tmp_dir / _WEIGHTS
+            self.model.save_weights(str(staged))
+            _embed(staged, _BACKUP_ATTR, metadata)
+            integrity.seal(staged)
+            with open(staged, "rb+") as f:
+                os.fsync(f.fileno())
+            pause_point("backup-weights-staged")
+            metadata["weights_sha256"] = _sha256(staged)
+            saving.atomic_write_text(self.folder / _PENDING, json.dumps(metadata))
+            pause_point("backup-pending-written")
+            os.replace(staged, self.folder / _WEIGHTS)  # commit point 1
+            pause_point("backup-weights-committed")
+            os.replace(self.folder / _PENDING, self.folder / _METADATA)  # commit point 2
+            pause_point("backup-committed")
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+        self.epochs_done = epochs
+
+    def _backup_metadata(self, epochs: int) -> dict:
+        """Keras's ``epoch``/``batch`` record, plus the state Keras does not restore."""
+        metadata: dict = {"epoch": epochs, "batch": 0}
+        es_state = self._early_stopping_state(last_epoch=epochs - 1)
+        if es_state is not None:
+            metadata["early_stopping"] = es_state
+        if self.checkpoint is not None and self.checkpoint.best is not None:
+            metadata["checkpoint_best"] = float(self.checkpoint.best)
+        if self._stopped:
+            metadata["stopped"] = True
+        return metadata
+
+    def _early_stopping_state(self, last_epoch: int) -> dict | None:
         es = self.early_stopping
         if es is None:
             return None
@@ -202,7 +296,7 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
             "best_source": None,
         }
         if es.restore_best_weights and es.best_weights is not None:
-            if es.best_epoch == self._current_epoch - 1:
+            if es.best_epoch == last_epoch:
                 state["best_source"] = "latest"  # the best weights are this backup's weights
             else:
                 if self._es_file_epoch != es.best_epoch:
@@ -218,51 +312,25 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
                 state["best_sha256"] = _sha256(self.folder / _ES_BEST)
         return state
 
-    def _save_model(self):
-        folder = self.folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self._stopped = bool(getattr(self.model, "stop_training", False))
-        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
-        es_state = self._early_stopping_state()
-        if es_state is not None:
-            metadata["early_stopping"] = es_state
-        if self.checkpoint is not None and self.checkpoint.best is not None:
-            metadata["checkpoint_best"] = float(self.checkpoint.best)
-        if self._stopped:
-            metadata["stopped"] = True
-        tmp_dir = Path(tempfile.mkdtemp(prefix=f".{_WEIGHTS}.tmp-", dir=folder))
-        try:
-            staged = tmp_dir / _WEIGHTS
-            self.model.save_weights(str(staged))
-            _embed(staged, _BACKUP_ATTR, metadata)
-            integrity.seal(staged)
-            with open(staged, "rb+") as f:
-                os.fsync(f.fileno())
-            pause_point("backup-weights-staged")
-            metadata["weights_sha256"] = _sha256(staged)
-            saving.atomic_write_text(folder / _PENDING, json.dumps(metadata))
-            pause_point("backup-pending-written")
-            os.replace(staged, folder / _WEIGHTS)  # commit point 1
-            pause_point("backup-weights-committed")
-            os.replace(folder / _PENDING, folder / _METADATA)  # commit point 2
-            pause_point("backup-committed")
-        finally:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
-        self.epochs_done = self._current_epoch
-
     # ------------------------------------------------------------------- read
-    def _reconcile(self) -> dict | None:
-        """Finish or discard a half-done commit; return the verified metadata (``None``: start from scratch)."""
+    def _finish_pending_commit(self) -> None:
+        """A pending metadata file means a commit was cut short: finish it, or discard it."""
         weights, meta, pending = self.folder / _WEIGHTS, self.folder / _METADATA, self.folder / _PENDING
-        if pending.exists():
-            try:
-                pending_meta = saving.read_json(pending)
-            except CheckpointError:
-                pending_meta = {}
-            if weights.exists() and pending_meta.get("weights_sha256") == _sha256(weights):
-                os.replace(pending, meta)  # killed between the two commits: finish the commit
-            else:  # killed before the weights were committed: the old backup stands
-                pending.unlink()
+        if not pending.exists():
+            return
+        try:
+            pending_meta = saving.read_json(pending)
+        except CheckpointError:
+            pending_meta = {}
+        if weights.exists() and pending_meta.get("weights_sha256") == _sha256(weights):
+            os.replace(pending, meta)  # killed between the two commits: finish the commit
+        else:  # killed before the weights were committed: the old backup stands
+            pending.unlink()
+
+    def _verified_metadata(self) -> dict | None:
+        """The committed backup's metadata, checked against its weights (``None``: start from scratch)."""
+        self._finish_pending_commit()
+        weights, meta = self.folder / _WEIGHTS, self.folder / _METADATA
         if not weights.exists():
             if meta.exists():
                 # Only an interrupted cleanup (or a deleted weights file) leaves this; the weights are gone.
@@ -286,33 +354,18 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         except CheckpointError as exc:
             raise CheckpointError(f"{exc} It is the training backup: delete {self.folder} to start over.") from None
         if metadata is None:  # a weights file carries its own metadata: rebuild the JSON from it
-            embedded = _embedded(weights, _BACKUP_ATTR)
-            if embedded is None:
-                raise CheckpointError(
-                    f"{weights}: backup weights without {_METADATA}; delete {self.folder} to start over"
-                )
-            metadata = {**embedded, "weights_sha256": actual}
-            saving.atomic_write_text(meta, json.dumps(metadata))
+            metadata = self._rebuild_metadata(weights, actual)
         return metadata
 
-    def on_train_begin(self, logs=None):
-        if not self.model.built:
-            raise ValueError(
-                "ResumableBackup needs a built model: call model.build(input_shape) or model(x[:1]) "
-                "before fit(), so there are weights to restore into."
-            )
-        self.already_finished = False
-        self._es_file_epoch = None
-        for folder in {self.folder, self.folder.parent, self.finished_path.parent}:
-            saving.sweep_temporaries(folder)
-        if self.model.optimizer is not None and not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
-        if self.finished_path.exists():
-            self._restore_finished()
-            return
-        self._load_model()
+    def _rebuild_metadata(self, weights: Path, sha256: str) -> dict:
+        embedded = _embedded(weights, _BACKUP_ATTR)
+        if embedded is None:
+            raise CheckpointError(f"{weights}: backup weights without {_METADATA}; delete {self.folder} to start over")
+        metadata = {**embedded, "weights_sha256": sha256}
+        saving.atomic_write_text(self.folder / _METADATA, json.dumps(metadata))
+        return metadata
 
-    def _restore_finished(self):
+    def _restore_finished(self) -> None:
         record = read_finished(self.finished_path) or {}
         done = int(record.get("epochs_done", 0))
         requested = int(record.get("epochs_requested", done))
@@ -326,7 +379,7 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         saving.load_weights(self.model, self.finished_path)
         self.model._initial_epoch = max(asked, done)  # fit() then runs no epoch at all
         self.already_finished = True
-        self.resumed_from_epoch = self.epochs_done = self._current_epoch = done
+        self.resumed_from_epoch = self.epochs_done = done
         how = ", stopped early" if record.get("stopped_early") else ""
         print(
             f"keraslab: this run already finished ({done} epochs{how}); restored its final weights from "
@@ -336,28 +389,40 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         if self.folder.exists():  # a cleanup that was interrupted after the finished marker
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _load_model(self):
-        metadata = self._reconcile()
+    def _restore_backup(self) -> None:
+        metadata = self._verified_metadata()
         if metadata is None:  # a first start, or killed before the first backup
-            self.resumed_from_epoch = self.epochs_done = self._current_epoch = 0
+            self.resumed_from_epoch = self.epochs_done = 0
             if self.csv_log is not None:
                 _truncate_csv(self.csv_log, keep_below_epoch=0)
             return
+        self._restore_weights(metadata.get("early_stopping") or {})
+        self.resumed_from_epoch = self.epochs_done = int(metadata["epoch"])
+        self.model._initial_epoch = self.resumed_from_epoch
+        self._stopped = bool(metadata.get("stopped"))
+        if self._stopped:  # early stopping had ended training: do not train the remaining epochs
+            self.model._initial_epoch = max(self.resumed_from_epoch, int((self.params or {}).get("epochs") or 0))
+        self._restore_callback_state(metadata)
+        if self.csv_log is not None:
+            _truncate_csv(self.csv_log, keep_below_epoch=self.resumed_from_epoch)
+
+    def _restore_weights(self, es_state: dict) -> None:
+        """Load the backup's weights (and early stopping's best weights) into the model."""
         es = self.early_stopping
-        state = metadata.get("early_stopping") or {}
+        keep_best = es is not None and es.restore_best_weights
         try:
-            if es is not None and es.restore_best_weights and state.get("best_source") == "file":
+            if keep_best and es_state.get("best_source") == "file":
                 best_file = self.folder / _ES_BEST
-                if not best_file.exists() or _sha256(best_file) != state.get("best_sha256"):
+                if not best_file.exists() or _sha256(best_file) != es_state.get("best_sha256"):
                     raise CheckpointError(
                         f"{best_file}: missing or not the file {self.folder / _METADATA} names (SHA-256 differs); "
                         f"the backup is corrupt. Delete {self.folder} to start over."
                     )
                 saving.load_weights(self.model, best_file)
                 es.best_weights = self.model.get_weights()
-                self._es_file_epoch = int(state["best_epoch"])
+                self._es_file_epoch = int(es_state["best_epoch"])
             self.model.load_weights(self.folder / _WEIGHTS)
-            if es is not None and es.restore_best_weights and state.get("best_source") == "latest":
+            if keep_best and es_state.get("best_source") == "latest":
                 es.best_weights = self.model.get_weights()
         except CheckpointError:
             raise
@@ -366,38 +431,15 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
                 f"{self.folder / _WEIGHTS}: the backup cannot be loaded into this model ({type(exc).__name__}: "
                 f"{exc}). Was the model changed? Delete {self.folder} to start over."
             ) from None
-        self.resumed_from_epoch = self.epochs_done = self._current_epoch = int(metadata["epoch"])
-        self.model._initial_epoch = self.resumed_from_epoch
-        self._stopped = bool(metadata.get("stopped"))
-        if self._stopped:  # early stopping had ended training: do not train the remaining epochs
-            self.model._initial_epoch = max(self.resumed_from_epoch, int((self.params or {}).get("epochs") or 0))
-        if es is not None and state:
+
+    def _restore_callback_state(self, metadata: dict) -> None:
+        """Give ``EarlyStopping`` its counters and ``ModelCheckpoint`` its best value back."""
+        state = metadata.get("early_stopping") or {}
+        if self.early_stopping is not None and state:
+            es = self.early_stopping
             es.wait, es.best, es.best_epoch = state["wait"], state["best"], state["best_epoch"]
         if self.checkpoint is not None and "checkpoint_best" in metadata:
             self.checkpoint.best = metadata["checkpoint_best"]
-        if self.csv_log is not None:
-            _truncate_csv(self.csv_log, keep_below_epoch=self.resumed_from_epoch)
-
-    # ------------------------------------------------------------------ finish
-    def on_train_end(self, logs=None):
-        if self.already_finished:
-            return
-        record = {
-            "epochs_done": int(self._current_epoch),
-            "epochs_requested": int((self.params or {}).get("epochs") or self._current_epoch),
-            "stopped_early": bool(self._stopped or getattr(self.model, "stop_training", False)),
-        }
-        with saving.atomic_path(self.finished_path) as tmp:  # the final weights, committed in one os.replace
-            self.model.save_weights(str(tmp))
-            _embed(tmp, _FINISHED_ATTR, record)
-        self.epochs_done = record["epochs_done"]
-        pause_point("finish-committed")
-        if self.delete_checkpoint and self.folder.exists():
-            # Any order is safe now: with the finished marker committed, a restart ignores what is left here.
-            (self.folder / _METADATA).unlink(missing_ok=True)
-            pause_point("cleanup-metadata-deleted")
-            shutil.rmtree(self.folder, ignore_errors=True)
-        pause_point("cleanup-done")
 
 
 def _truncate_csv(path: Path, keep_below_epoch: int) -> None:
@@ -441,118 +483,29 @@ def resumable_callbacks(
             so a rerun finds the previous attempt's backup.
         monitor / mode: what the best checkpoint (and early stopping) watch.
         checkpoint_name: best-model file in ``run.checkpoint_dir``.
-        patience: add ``EarlyStopping(patience=...)`` when given.
+        patience: add ``keras.callbacks.EarlyStopping(monitor, patience=patience, mode=mode,
+            restore_best_weights=True)`` when given (its counters and best weights survive a resume).
         tensorboard: add a ``TensorBoard`` callback on ``run.log_dir``.
 
     Returns:
         The list for ``fit(callbacks=...)``; the :class:`ResumableBackup` is last.
         Its ``resumed_from_epoch`` says where the last ``fit`` started.
+
+    Example::
+
+        run = paths.new_run("06_reliable", "mnist", fresh=False)
+        model.fit(x, y, epochs=10, validation_split=0.2, callbacks=resume.resumable_callbacks(run, patience=3))
     """
     out: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN(raise_error=True)]
     ckpt = kl_callbacks.checkpoint(run, checkpoint_name, monitor=monitor, mode=mode)
     out.append(ckpt)
     es = None
     if patience is not None:
-        es = kl_callbacks.early_stopping(monitor=monitor, patience=patience, mode=mode)
+        es = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, mode=mode, restore_best_weights=True)
         out.append(es)
-    csv_cb = kl_callbacks.csv_logger(run, append=True)
-    out.append(csv_cb)
+    csv_log = run.log_dir / "training.csv"
+    out.append(keras.callbacks.CSVLogger(str(csv_log), append=True))
     if tensorboard:
-        out.append(kl_callbacks.tensorboard(run))
-    out.append(
-        ResumableBackup(run.checkpoint_dir / "backup", checkpoint=ckpt, early_stopping=es, csv_log=csv_cb.filename)
-    )
+        out.append(keras.callbacks.TensorBoard(log_dir=str(run.log_dir)))
+    out.append(ResumableBackup(run.checkpoint_dir / "backup", checkpoint=ckpt, early_stopping=es, csv_log=csv_log))
     return out
-
-
-# --------------------------------------------------------------------------- demo
-def demo_data(num_samples: int = 2000, num_features: int = 20, num_classes: int = 3, seed: int = 0):
-    """A fixed synthetic classification set for the resume demo and its tests."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(0, 2, (num_classes, num_features))
-    y = rng.integers(0, num_classes, num_samples)
-    x = (centers[y] + rng.normal(0, 1.5, (num_samples, num_features))).astype("float32")
-    return x, y.astype("int64")
-
-
-def demo_model(num_features: int = 20, num_classes: int = 3, learning_rate: float = 1e-3) -> keras.Model:
-    """A small built and compiled MLP for the resume demo."""
-    model = keras.Sequential(
-        [
-            keras.Input((num_features,), name="features"),
-            keras.layers.Dense(64, activation="relu", name="hidden"),
-            keras.layers.Dense(num_classes, activation="softmax", name="probabilities"),
-        ],
-        name="resume_demo",
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    # Build the optimizer's variables now, so loading a weights file (which carries
-    # the optimizer state too) restores them instead of warning that it skipped them.
-    model.optimizer.build(model.trainable_variables)
-    return model
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m keraslab.resume``: train the demo model resumably; rerun to resume.
-
-    Writes ``final.weights.h5`` in the run's checkpoint folder when all epochs
-    are done, and prints one line per finished epoch. Run it again after it
-    finished and it says so, trains nothing, and writes the same final weights.
-    """
-    import argparse
-
-    import numpy as np
-    import tensorflow as tf
-
-    parser = argparse.ArgumentParser(prog="python -m keraslab.resume", description=main.__doc__.split("\n")[0])
-    parser.add_argument("--notebook", default="06_reliable")
-    parser.add_argument("--run", default="resume-demo")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--samples", type=int, default=2000)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--patience", type=int, default=None)
-    parser.add_argument("--fresh", action="store_true", help="discard an earlier attempt instead of resuming")
-    args = parser.parse_args(argv)
-
-    from keraslab import paths
-
-    keras.utils.set_random_seed(42)
-    tf.config.experimental.enable_op_determinism()
-    x, y = demo_data(args.samples)
-    model = demo_model(learning_rate=args.learning_rate)
-    run = paths.new_run(args.notebook, args.run, fresh=args.fresh)
-    cbs = resumable_callbacks(run, monitor="val_loss", patience=args.patience, tensorboard=False)
-    backup = cbs[-1]
-
-    class Report(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            print(f"epoch {epoch + 1} done loss={logs['loss']:.4f}", flush=True)
-
-    # shuffle=False: the batch order then depends only on the data, so a resumed run
-    # repeats exactly what an uninterrupted one does (a new process reshuffles otherwise).
-    model.fit(
-        x,
-        y,
-        validation_split=0.2,
-        epochs=args.epochs,
-        batch_size=32,
-        shuffle=False,
-        verbose=0,
-        callbacks=[*cbs[:-1], Report(), backup],
-    )
-    saving.save_weights(model, run.checkpoint_dir / "final.weights.h5")
-    if backup.already_finished:
-        print(f"already_finished epochs={backup.epochs_done}", flush=True)
-    print(f"resumed_from_epoch={backup.resumed_from_epoch} finished_epochs={backup.epochs_done}", flush=True)
-    print(f"final_weights_checksum={float(sum(np.abs(w).sum() for w in model.get_weights())):.6f}", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

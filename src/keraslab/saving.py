@@ -57,6 +57,7 @@ __all__ = [
     "verify_digest",
     "sweep_temporaries",
     "pause_point",
+    "read_json",
 ]
 
 _H5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -391,7 +392,7 @@ def load_weights(model: keras.Model, path: str | os.PathLike[str]) -> keras.Mode
 
     Example::
 
-        saving.load_weights(resume.demo_model(), "checkpoints/06_reliable/resume-demo/final.weights.h5")
+        saving.load_weights(resume_demo.demo_model(), "checkpoints/06_reliable/resume-demo/final.weights.h5")
     """
     path = check_checkpoint(path)
     config = _screen(path)
@@ -403,7 +404,21 @@ def load_weights(model: keras.Model, path: str | os.PathLike[str]) -> keras.Mode
 
 
 def read_json(path: str | os.PathLike[str]) -> dict:
-    """Read a small JSON state file, with a clear error when it is truncated."""
+    """Read a small JSON state file (a training backup's metadata), with a clear error when it is truncated.
+
+    Args:
+        path: the JSON file.
+
+    Returns:
+        The parsed object.
+
+    Raises:
+        CheckpointError: the file is truncated or not JSON; the message names it and says to delete it.
+
+    Example::
+
+        saving.read_json(run.checkpoint_dir / "backup" / "training_metadata.json")   # -> {"epoch": 3, ...}
+    """
     path = Path(path)
     try:
         return json.loads(path.read_text())

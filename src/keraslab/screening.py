@@ -210,6 +210,49 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:.2f} GiB" if n >= 2**28 else f"{n:,} bytes"
 
 
+def _oversized(name: str, dataset) -> tuple[int, str | None]:
+    """The bytes one HDF5 dataset declares, and what is wrong when its stored bytes cannot back them."""
+    shape = tuple(dataset.shape) if dataset.shape else ()
+    declared = int(np.prod(shape, dtype=np.float64)) * dataset.dtype.itemsize if shape else dataset.dtype.itemsize
+    storage = dataset.id.get_storage_size()
+    allowed = storage * (MAX_COMPRESSION_RATIO if dataset.compression else 1)
+    if declared > max(allowed, 64):
+        return declared, (
+            f"the array {name!r} declares shape {shape} ({_gib(declared)}) but the file stores {storage:,} bytes for it"
+        )
+    return declared, None
+
+
+def _declared_h5_bytes(source, path) -> tuple[int, list[str]]:
+    """Walk the file's datasets (metadata only): the bytes they declare, and the first problem found."""
+    import h5py
+
+    total, count, problem = 0, 0, []
+
+    def visit(name, obj):
+        nonlocal total, count
+        if not isinstance(obj, h5py.Dataset) or problem:
+            return
+        count += 1
+        if count > MAX_DATASETS:
+            problem.append(f"more than {MAX_DATASETS:,} arrays")
+            return
+        declared, wrong = _oversized(name, obj)
+        if wrong:
+            problem.append(wrong)
+        total += declared
+
+    try:
+        with h5py.File(source, "r") as f:
+            f.visititems(visit)
+    except Exception as exc:  # h5py raises OSError, KeyError, ValueError for broken files
+        raise ScreeningError(
+            f"{path}: cannot be loaded: the file is truncated or corrupt (was the save interrupted?); its HDF5 "
+            f"structure cannot be read ({type(exc).__name__}: {exc}). Use an earlier checkpoint."
+        ) from None
+    return total, problem
+
+
 def check_h5_sizes(source, path: str | os.PathLike[str], *, stored_bytes: int) -> int:
     """Refuse an HDF5 file whose arrays declare more data than the file stores.
 
@@ -227,41 +270,12 @@ def check_h5_sizes(source, path: str | os.PathLike[str], *, stored_bytes: int) -
         ScreeningError: an array declares more bytes than are stored for it
             (beyond :data:`MAX_COMPRESSION_RATIO` when compressed), or the
             arrays together declare more than the file holds.
+
+    Example::
+
+        screening.check_h5_sizes("model.weights.h5", "model.weights.h5", stored_bytes=os.path.getsize(...))
     """
-    import h5py
-
-    total = 0
-    count = 0
-    problem: list[str] = []
-
-    def visit(name, obj):
-        nonlocal total, count
-        if not isinstance(obj, h5py.Dataset) or problem:
-            return
-        count += 1
-        if count > MAX_DATASETS:
-            problem.append(f"more than {MAX_DATASETS:,} arrays")
-            return
-        declared = int(np.prod(obj.shape, dtype=np.float64)) * obj.dtype.itemsize if obj.shape else obj.dtype.itemsize
-        storage = obj.id.get_storage_size()
-        allowed = storage * (MAX_COMPRESSION_RATIO if obj.compression else 1)
-        if declared > max(allowed, 64):
-            problem.append(
-                f"the array {name!r} declares shape {tuple(obj.shape)} ({_gib(declared)}) but the file stores "
-                f"{storage:,} bytes for it"
-            )
-        total += declared
-
-    try:
-        with h5py.File(source, "r") as f:
-            f.visititems(visit)
-    except ScreeningError:
-        raise
-    except Exception as exc:  # h5py raises OSError, KeyError, ValueError for broken files
-        raise ScreeningError(
-            f"{path}: cannot be loaded: the file is truncated or corrupt (was the save interrupted?); its HDF5 "
-            f"structure cannot be read ({type(exc).__name__}: {exc}). Use an earlier checkpoint."
-        ) from None
+    total, problem = _declared_h5_bytes(source, path)
     if not problem and total > stored_bytes * MAX_COMPRESSION_RATIO + (1 << 20):
         problem.append(f"its arrays declare {_gib(total)} in a file of {stored_bytes:,} bytes")
     if problem:
