@@ -61,3 +61,10 @@ def test_without_a_parent_nothing_is_written(tmp_path, monkeypatch, capsys):
     results.write_result({"epochs": 3})
     print(results.read_result(tmp_path / "r.json"))
     assert results.read_result(tmp_path / "r.json") == {"headline": "val accuracy = 0.8812", "epochs": 3}
+
+
+def test_a_child_never_writes_to_the_file_its_parent_reports_to(tmp_path, monkeypatch):
+    monkeypatch.setenv(results.RESULT_FILE_ENV, str(tmp_path / "kernel.json"))  # as under make run
+    child = processes.run_child(counter(2))
+    print("child:", child.result, "| parent's file exists:", (tmp_path / "kernel.json").exists())
+    assert child.result == {"last_step": 2} and not (tmp_path / "kernel.json").exists()

@@ -78,7 +78,8 @@ def _reader(index: int, stream, out: queue.Queue) -> None:
 
 def _start(argv: Sequence[str], env: Mapping[str, str] | None, result_file: Path, stderr) -> subprocess.Popen:
     child_env = dict(os.environ if env is None else env)
-    child_env.setdefault(RESULT_FILE_ENV, str(result_file))
+    if env is None or RESULT_FILE_ENV not in env:  # never the file this process itself reports to
+        child_env[RESULT_FILE_ENV] = str(result_file)
     child_env["PYTHONUNBUFFERED"] = "1"
     return subprocess.Popen(
         list(argv), env=child_env, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, text=True
@@ -99,7 +100,8 @@ def run_children(
     Args:
         argvs: one command line per child.
         envs: one environment per child (``None``: this process's). Each child also gets
-            ``KERASLAB_RESULT_FILE`` (unless its environment sets it) and unbuffered output.
+            its own ``KERASLAB_RESULT_FILE`` (unless the environment given here names one; the
+            one this process inherited is never passed on) and unbuffered output.
         timeout: seconds for all of them; then every child still running is killed and
             ``timed_out`` is set.
         kill: ``(index, condition)``: SIGKILL child ``index`` ``kill_delay`` seconds after
