@@ -11,8 +11,8 @@ COUNTER = """
 import sys, time
 from keraslab.results import write_result
 for i in range(1, int(sys.argv[1]) + 1):
+    write_result({"last_step": i})  # reported before it is printed, as a worker saves before it says so
     print(f"step {i}", flush=True)
-    write_result({"last_step": i})
     time.sleep(0.05)
 print("done")
 """
