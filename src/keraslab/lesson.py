@@ -124,6 +124,23 @@ def _check_version(name: str, version: str) -> str | None:
     return None
 
 
+def _choose_backend(backend: str, allow_other_backend: bool) -> str:
+    """``KERAS_BACKEND`` if set (and allowed), else the lesson's; refuse a kernel whose Keras has another."""
+    chosen = os.environ.get("KERAS_BACKEND") or backend
+    if chosen != backend and not allow_other_backend:
+        raise SetupError(
+            f"KERAS_BACKEND={chosen} is set, but this lesson is about {backend} itself and runs only on the "
+            f"{backend} backend. Fix: start the kernel without KERAS_BACKEND (or with KERAS_BACKEND={backend})."
+        )
+    already = sys.modules.get("keras")
+    if already is not None and already.backend.backend() != chosen:
+        raise SetupError(
+            f"keras was already imported in this kernel with the {already.backend.backend()} backend, so it cannot "
+            f"switch to {chosen}. Fix: restart the kernel and run this cell first."
+        )
+    return chosen
+
+
 def _report_backend(backend: str) -> None:
     """Report the backend for ``make run``'s table (nothing is written in a learner's kernel). The first
     setup() wins: a child process a lesson starts (lesson 05's JAX step) inherits the result file."""
@@ -166,20 +183,9 @@ def setup(
             ``KERAS_BACKEND`` names another backend than a lesson that allows
             no other.
     """
-    chosen = os.environ.get("KERAS_BACKEND") or backend
-    if chosen != backend and not allow_other_backend:
-        raise SetupError(
-            f"KERAS_BACKEND={chosen} is set, but this lesson is about {backend} itself and runs only on the "
-            f"{backend} backend. Fix: start the kernel without KERAS_BACKEND (or with KERAS_BACKEND={backend})."
-        )
+    chosen = _choose_backend(backend, allow_other_backend)
     os.environ["KERAS_BACKEND"] = chosen
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ INFO, WARNING and ERROR lines off
-    already = sys.modules.get("keras")
-    if already is not None and already.backend.backend() != chosen:
-        raise SetupError(
-            f"keras was already imported in this kernel with the {already.backend.backend()} backend, so it cannot "
-            f"switch to {chosen}. Fix: restart the kernel and run this cell first."
-        )
     needed = ["keras"] + ([chosen] if chosen in ("tensorflow", "jax") else [])
     versions = {name: _installed_version(name) for name in needed}
     warnings = [w for w in (_check_version(name, v) for name, v in versions.items()) if w]

@@ -115,7 +115,7 @@ def run_children(
     lines: list[list[str]] = [[] for _ in argvs]
     out: queue.Queue = queue.Queue()
     procs: list[subprocess.Popen] = []
-    start, kill_at, killed, timed_out = time.monotonic(), None, None, False
+    start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="keraslab-children-") as tmp:
         results = [Path(tmp) / f"child{i}.json" for i in range(len(argvs))]
         errs = [tempfile.TemporaryFile(mode="w+", dir=tmp) for _ in argvs]
@@ -123,35 +123,7 @@ def run_children(
             for i, argv in enumerate(argvs):
                 procs.append(_start(argv, envs[i], results[i], errs[i]))
                 threading.Thread(target=_reader, args=(i, procs[i].stdout, out), daemon=True).start()
-            open_streams = len(procs)
-            while open_streams:
-                now = time.monotonic()
-                if now - start >= timeout:
-                    timed_out = True
-                    break
-                if kill_at is not None and killed is None and now >= kill_at:
-                    procs[kill[0]].send_signal(signal.SIGKILL)
-                    killed = kill[0]
-                wait = timeout - (now - start)
-                if kill_at is not None and killed is None:
-                    wait = max(0.0, kill_at - now)
-                try:
-                    index, line = out.get(timeout=min(wait, 1.0))
-                except queue.Empty:
-                    continue
-                if line is None:
-                    open_streams -= 1
-                    continue
-                lines[index].append(line)
-                if echo is not None:
-                    echo(index, line)
-                if kill is not None and kill_at is None and kill[1](lines):
-                    kill_at = time.monotonic() + kill_delay
-            for proc in procs:
-                try:
-                    proc.wait(timeout=max(1.0, timeout - (time.monotonic() - start)))
-                except subprocess.TimeoutExpired:
-                    timed_out = True
+            killed, timed_out = _watch(procs, out, lines, start + timeout, kill, kill_delay, echo)
         finally:
             for proc in procs:
                 if proc.poll() is None:
@@ -164,6 +136,39 @@ def run_children(
             errs[i].close()
             done.append(ChildResult(i, proc.returncode, lines[i], tail, read_result(results[i]), killed == i))
     return Children(done, killed, timed_out, time.monotonic() - start)
+
+
+def _watch(procs, out: queue.Queue, lines, deadline: float, kill: KillRule | None, kill_delay: float, echo):
+    """Collect lines until every child closed its output (or the deadline); kill by the rule.
+    Returns ``(index killed or None, timed out)``."""
+    open_streams, kill_at, killed = len(procs), None, None
+    while open_streams:
+        now = time.monotonic()
+        if now >= deadline:
+            return killed, True
+        if kill_at is not None and killed is None and now >= kill_at:
+            procs[kill[0]].send_signal(signal.SIGKILL)
+            killed = kill[0]
+        wait = deadline - now if kill_at is None or killed is not None else max(0.0, kill_at - now)
+        try:
+            index, line = out.get(timeout=min(wait, 1.0))
+        except queue.Empty:
+            continue
+        if line is None:
+            open_streams -= 1
+            continue
+        lines[index].append(line)
+        if echo is not None:
+            echo(index, line)
+        if kill is not None and kill_at is None and kill[1](lines):
+            kill_at = time.monotonic() + kill_delay
+    timed_out = False
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+    return killed, timed_out
 
 
 def run_child(

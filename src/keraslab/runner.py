@@ -183,31 +183,30 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int, b
     out_path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_path)
     reported = read_result(result_file) or {}
-    result = Result(
-        path.name,
-        seconds,
-        status,
-        reported.get("headline", ""),
-        round(memory.peak / 2**20, 1),
-        reported.get("backend", ""),
-    )
+    peak_mb = round(memory.peak / 2**20, 1)
+    result = Result(path.name, seconds, status, reported.get("headline", ""), peak_mb, reported.get("backend", ""))
     if error is not None:
-        failing = next(
-            (
-                (i, c)
-                for i, c in enumerate(nb.cells)
-                if c.cell_type == "code" and any(o.get("output_type") == "error" for o in c.get("outputs", []))
-            ),
-            None,
-        )
-        print(f"\n{path.name} FAILED", file=sys.stderr)
-        if failing is not None:
-            i, cell = failing
-            print(f"--- cell {i} ---\n{cell.source}\n--- error ---", file=sys.stderr)
-        print(str(error)[-4000:], file=sys.stderr)
-        print(_tail(log_path), file=sys.stderr)
-        print(f"The partly executed notebook is in {paths.relative(out_path)}", file=sys.stderr)
+        _report_failure(nb, path, error, log_path, out_path)
     return result
+
+
+def _report_failure(nb, path: Path, error: Exception, log_path: Path, out_path: Path) -> None:
+    """Print the failing cell, its error, the kernel log's tail and where the partial copy is."""
+    failing = next(
+        (
+            (i, c)
+            for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+        ),
+        None,
+    )
+    print(f"\n{path.name} FAILED", file=sys.stderr)
+    if failing is not None:
+        i, cell = failing
+        print(f"--- cell {i} ---\n{cell.source}\n--- error ---", file=sys.stderr)
+    print(str(error)[-4000:], file=sys.stderr)
+    print(_tail(log_path), file=sys.stderr)
+    print(f"The partly executed notebook is in {paths.relative(out_path)}", file=sys.stderr)
 
 
 def _tail(log_path: Path, lines: int = 30) -> str:
