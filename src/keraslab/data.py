@@ -212,16 +212,7 @@ def read_idx(path: str | os.PathLike[str], *, expected_magic: int | None = None)
         if path.suffix == ".gz":
             raw = _decompress_bounded(path, expected_magic)
         else:
-            with open(path, "rb") as f:
-                head = f.read(4 + 4 * 255)
-            parsed = _parse_header(path, head, expected_magic)
-            size = path.stat().st_size
-            if parsed is not None and size > parsed[0] + math.prod(parsed[1]):
-                raise DataFileError(
-                    f"{path}: header says shape {parsed[1]} = {math.prod(parsed[1])} bytes of data, found "
-                    f"{size - parsed[0]} bytes (trailing bytes); replace the file."
-                )
-            raw = bytearray(path.read_bytes())
+            raw = _read_raw_bounded(path, expected_magic)
     except (OSError, EOFError, zlib.error) as exc:
         raise DataFileError(
             f"{path}: cannot be decompressed ({exc}); the file is truncated or not gzip. Replace it with a fresh copy."
@@ -243,6 +234,20 @@ def read_idx(path: str | os.PathLike[str], *, expected_magic: int | None = None)
             f"({'truncated' if found < expected else 'trailing bytes'}); replace the file."
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape(shape).copy()
+
+
+def _read_raw_bounded(path: Path, expected_magic: int | None) -> bytearray:
+    """An uncompressed IDX file's bytes, refused before reading when it is longer than its header says."""
+    with open(path, "rb") as f:
+        head = f.read(4 + 4 * 255)
+    parsed = _parse_header(path, head, expected_magic)
+    size = path.stat().st_size
+    if parsed is not None and size > parsed[0] + math.prod(parsed[1]):
+        raise DataFileError(
+            f"{path}: header says shape {parsed[1]} = {math.prod(parsed[1])} bytes of data, found "
+            f"{size - parsed[0]} bytes (trailing bytes); replace the file."
+        )
+    return bytearray(path.read_bytes())
 
 
 def _sha256_file(path: Path) -> str:
