@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from keraslab import callbacks, logreaders, paths
+from keraslab import callbacks, paths
 
 
 def tiny_data(n=64, seed=0):
@@ -84,25 +84,6 @@ def test_checkpoint_creates_a_missing_folder(tmp_path):
     assert (tmp_path / "new" / "last.keras").is_file()
 
 
-def test_temporary_aliases_return_the_keras_callbacks(run):
-    """Kept until lessons 05-07 and keraslab.resume use the Keras names."""
-    assert isinstance(callbacks.early_stopping(), keras.callbacks.EarlyStopping)
-    assert callbacks.csv_logger(run).filename == str(run.log_dir / "training.csv")
+def test_temporary_alias_returns_the_keras_callback(run):
+    """Kept until lesson 07 uses keras.callbacks.TensorBoard."""
     assert callbacks.tensorboard(run, histogram_freq=1).histogram_freq == 1
-    assert callbacks.read_csv_log is logreaders.read_csv_log
-    assert callbacks.read_tensorboard_scalars is logreaders.read_tensorboard_scalars
-
-
-def test_loss_history_records_batches_and_saves_plots(tmp_path):
-    x, y = tiny_data(n=64)
-    model = tiny_model()
-    cb = callbacks.LossHistory(tmp_path / "figs")
-    model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[cb])
-    assert [len(e) for e in cb.epoch_losses] == [4, 4]  # 64 samples / 16 per batch
-    assert [p.name for p in cb.saved] == ["plot_at_epoch_1.png", "plot_at_epoch_2.png"]
-    for p in cb.saved:
-        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_loss_history_defaults_to_figures_dir():
-    assert callbacks.LossHistory().folder == paths.figures_dir()

@@ -1,6 +1,6 @@
 """End to end: a Keras run's logs, served by the real TensorBoard, seen in a real browser.
 
-1. a two-epoch ``fit`` of a tiny model with ``keraslab.callbacks.tensorboard(run)``, on the JAX
+1. a two-epoch ``fit`` of a tiny model with ``keras.callbacks.TensorBoard``, on the JAX
    backend in a child process (into the tmp folders of the autouse fixture in ``conftest.py``);
 2. ``tensorboard --logdir`` on a free loopback port, checked over its HTTP API;
 3. headless Chromium opens the Time Series page; the test waits until the
@@ -156,7 +156,7 @@ def _render(browser: str, url: str, workdir: Path, ready_js: str = READY_JS) -> 
 TINY_RUN = """
 import numpy as np
 import keras
-from keraslab import callbacks, hparams, paths
+from keraslab import hparams, paths
 
 keras.utils.set_random_seed(0)
 experiment = hparams.experiment(  # logs/00_tensorboard: the HParams experiment record
@@ -168,8 +168,9 @@ x = rng.normal(size=(64, 4)).astype("float32")
 y = (x[:, 0] > 0).astype("int32")
 model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+tensorboard = keras.callbacks.TensorBoard(log_dir=run.log_dir)
 model.fit(x[:48], y[:48], validation_data=(x[48:], y[48:]), epochs=2, batch_size=16, verbose=0,
-          callbacks=[callbacks.tensorboard(run), experiment.callback(run, {{"optimizer": "adam"}})])
+          callbacks=[tensorboard, experiment.callback(run, {{"optimizer": "adam"}})])
 print("trained on", keras.backend.backend())
 """
 

@@ -4,8 +4,8 @@ Everything else is Keras's own callback under its own name, configured in the le
 (``keras.callbacks.EarlyStopping``, ``CSVLogger``, ``TensorBoard``, ``LearningRateScheduler``,
 ``ReduceLROnPlateau``). Here live only :class:`AtomicModelCheckpoint` (a ``ModelCheckpoint``
 whose writes cannot leave a truncated file), :func:`checkpoint` (one in a run's checkpoint
-folder, the file kind read from its name) and :class:`LossHistory` (lesson 05's custom
-callback). The readers of the logs those callbacks write are in :mod:`keraslab.logreaders`.
+folder, the file kind read from its name). Lesson 05 writes its own ``LossHistory`` in its cell.
+The readers of the logs those callbacks write are in :mod:`keraslab.logreaders`.
 
 Typical use, one :class:`~keraslab.paths.Run` per training run::
 
@@ -21,15 +21,14 @@ Typical use, one :class:`~keraslab.paths.Run` per training run::
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import keras
 
-from keraslab import logreaders, paths, saving
+from keraslab import saving
 from keraslab.paths import Run
 
-__all__ = ["AtomicModelCheckpoint", "LossHistory", "checkpoint"]
+__all__ = ["AtomicModelCheckpoint", "checkpoint"]
 
 
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
@@ -135,72 +134,8 @@ def checkpoint(
     )
 
 
-class LossHistory(keras.callbacks.Callback):
-    """Record the loss of every batch and save a plot of it at each epoch's end.
-
-    The custom callback of Deep Learning with Python, chapter 7, with the plots
-    written to ``folder`` as ``plot_at_epoch_<N>.png`` (N 1-based).
-
-    Args:
-        folder: where the PNG files go (created if missing); defaults to
-            ``figures/``.
-
-    Attributes:
-        per_batch_losses: losses of the epoch in progress.
-        epoch_losses: one list of batch losses per finished epoch.
-        saved: the paths of the plots written so far.
-    """
-
-    def __init__(self, folder: str | os.PathLike[str] | None = None):
-        super().__init__()
-        self.folder = Path(folder) if folder is not None else paths.figures_dir()
-        self.per_batch_losses: list[float] = []
-        self.epoch_losses: list[list[float]] = []
-        self.saved: list[Path] = []
-
-    def on_train_begin(self, logs=None):
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.per_batch_losses = []
-        self.epoch_losses = []
-        self.saved = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.per_batch_losses = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.per_batch_losses.append(float(logs.get("loss")))
-
-    def on_epoch_end(self, epoch, logs=None):
-        from matplotlib.figure import Figure  # no pyplot: nothing pops up mid-training
-
-        fig = Figure(figsize=(6, 3.5))
-        ax = fig.subplots()
-        ax.plot(range(len(self.per_batch_losses)), self.per_batch_losses, label="Training loss for each batch")
-        ax.set_xlabel(f"Batch (epoch {epoch + 1})")
-        ax.set_ylabel("Loss")
-        ax.legend()
-        path = self.folder / f"plot_at_epoch_{epoch + 1}.png"
-        fig.savefig(path, dpi=80)
-        self.saved.append(path)
-        self.epoch_losses.append(self.per_batch_losses)
-        self.per_batch_losses = []
-
-
 # --- Temporary aliases, until lessons 05-07 and keraslab.resume use the Keras names -------------
 # Remove each once nothing imports it (grep "callbacks\.<name>" in notebooks/, src/ and tests/).
-
-
-def early_stopping(monitor="val_loss", patience=3, *, restore_best_weights=True, mode="auto", **kwargs):
-    """Deprecated alias: use ``keras.callbacks.EarlyStopping(...)`` (this one defaults to
-    ``patience=3, restore_best_weights=True``)."""
-    return keras.callbacks.EarlyStopping(
-        monitor=monitor, patience=patience, restore_best_weights=restore_best_weights, mode=mode, **kwargs
-    )
-
-
-def csv_logger(run: Run, filename: str = "training.csv", *, append: bool = False) -> keras.callbacks.CSVLogger:
-    """Deprecated alias: use ``keras.callbacks.CSVLogger(run.log_dir / "training.csv")``."""
-    return keras.callbacks.CSVLogger(run.log_dir / filename, append=append)
 
 
 def tensorboard(run: Run, **kwargs) -> keras.callbacks.TensorBoard:
@@ -208,5 +143,3 @@ def tensorboard(run: Run, **kwargs) -> keras.callbacks.TensorBoard:
     return keras.callbacks.TensorBoard(log_dir=run.log_dir, **kwargs)
 
 
-read_csv_log = logreaders.read_csv_log  # deprecated here: use keraslab.logreaders.read_csv_log
-read_tensorboard_scalars = logreaders.read_tensorboard_scalars  # deprecated here: keraslab.logreaders
