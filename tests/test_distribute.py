@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keraslab import cluster, distribute, jobs, processes
+from keraslab import cluster, distribute, jobs, processes, results
 
 EPOCHS = 4
 KILL_AFTER = 2  # worker 1 is killed right after it reports (and saves) this epoch
@@ -155,6 +155,16 @@ def test_run_job_refuses_a_kill_without_an_epoch():
         jobs.run_job(2, kill_worker=1)
 
 
+def test_workers_never_inherit_the_parents_result_file(monkeypatch, tmp_path):
+    """Under ``make run`` the notebook's kernel has its own result file; each worker must get a fresh one."""
+    monkeypatch.setenv(results.RESULT_FILE_ENV, str(tmp_path / "kernel.json"))
+    envs = jobs._worker_envs(["127.0.0.1:1", "127.0.0.1:2"], {"X": "1"}, victim=1, epoch=2)
+    assert all(results.RESULT_FILE_ENV not in env for env in envs)
+    assert [env.get("KERASLAB_HOLD_AFTER_EPOCH") for env in envs] == [None, "2"]
+    assert [cluster.task_of(env["TF_CONFIG"]) for env in envs] == [("worker", 0), ("worker", 1)]
+    assert all(env["X"] == "1" and env["CUDA_VISIBLE_DEVICES"] == "" for env in envs)
+
+
 # --------------------------------------------------------------------------- real jobs on 127.0.0.1
 def job_env(root: Path, data_dir: Path) -> dict:
     return {
@@ -194,7 +204,7 @@ def jobs_root(tmp_path_factory, shared_data_dir):
 def single_worker(jobs_root):
     """The same loop in one process without TF_CONFIG (default strategy), global batch 2 x 32."""
     root, env = jobs_root
-    worker_env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    worker_env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", results.RESULT_FILE_ENV)}
     worker = processes.run_child(
         [sys.executable, "-m", "keraslab.worker", *worker_args("single", batch=2 * PER_REPLICA_BATCH)],
         env={**worker_env, **env},

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 
 from keraslab.cluster import make_tf_config
 from keraslab.processes import Children, ChildResult, run_children
+from keraslab.results import RESULT_FILE_ENV
 from keraslab.worker import HOLD_AFTER_EPOCH
 
 __all__ = ["JobResult", "free_ports", "run_job", "why_stopped", "main"]
@@ -67,7 +68,8 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
 def _worker_envs(addresses: Sequence[str], env: Mapping[str, str] | None, victim: int | None, epoch: int | None):
     envs = []
     for index in range(len(addresses)):
-        worker_env = dict(os.environ)
+        # Each worker gets its own result file from run_children, never this process's own
+        worker_env = {k: v for k, v in os.environ.items() if k != RESULT_FILE_ENV}
         # Workers of one machine would each claim all of every GPU's memory: they train on the CPU
         # unless ``env`` says otherwise (the job is a fault-tolerance demo, not a speed-up).
         worker_env["CUDA_VISIBLE_DEVICES"] = ""
