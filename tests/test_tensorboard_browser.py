@@ -113,7 +113,7 @@ HPARAMS_READY_JS = r"""(() => {
   walk(document);
   const text = texts.join(' ');
   // the metric as the table rounds it (5 significant digits): any number shown within 1e-4 of it
-  const shown = (text.match(/\\d+\\.\\d+/g) || []).some(t => Math.abs(parseFloat(t) - __VALUE__) < 1e-4);
+  const shown = (text.match(/\d+\.\d+/g) || []).some(t => Math.abs(parseFloat(t) - __VALUE__) < 1e-4);
   const ready = shown && [__TRIAL__, 'optimizer', 'adam'].every(t => text.includes(t));
   return JSON.stringify({ready: ready, chars: text.length});
 })()""".replace("__TRIAL__", json.dumps(RUN))
