@@ -35,14 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keraslab import paths
-from keraslab.results import RESULT_FILE_ENV, headline, read_result
+from keraslab.results import RESULT_FILE_ENV, read_result
 
 __all__ = [
     "STABLE_ENV",
     "OTHER_BACKEND",
     "apply_stable_env",
     "default_backend",
-    "headline",  # moved to keraslab.results; still importable from here
     "run_notebooks",
     "main",
 ]
