@@ -11,9 +11,10 @@ but the executed notebooks replace the tracked ones. That is the only way
 stored outputs are made (never by hand-running cells), so ``pytest --nbval``
 compares against outputs of a fresh kernel.
 
-A notebook reports its headline metric for the table with
-:func:`keraslab.results.headline`: the runner names a JSON result file in the kernel's
-``KERASLAB_RESULT_FILE`` and reads the headline back from it.
+The headline metric of the table is read from the notebook's own outputs: the last
+printed line of the form ``<label with accuracy or loss>: <number>`` (e.g. ``test accuracy:
+0.9333``), so no cell exists for the runner. The backend comes from ``setup()``, which writes
+it to the JSON result file the runner names in the kernel's ``KERASLAB_RESULT_FILE``.
 
 Each lesson names its default Keras backend in its setup call
 (``setup(backend="jax")``). ``--backend tensorflow`` runs the given notebooks
@@ -42,6 +43,7 @@ __all__ = [
     "OTHER_BACKEND",
     "apply_stable_env",
     "default_backend",
+    "headline_of",
     "run_notebooks",
     "main",
 ]
@@ -58,6 +60,12 @@ STABLE_ENV = {
     "PYTHONHASHSEED": "0",
     "PYTHONWARNINGS": "ignore::DeprecationWarning",
 }
+
+#: A headline line: ``test accuracy: 0.9333`` or ``검증 손실: 0.31``, the last one printed wins.
+_HEADLINE = re.compile(
+    r"^(?P<label>[^\W\d][^:=\n]{0,60}?(?:accuracy|loss|정확도|손실)[^:=\n]{0,30}?)\s*[:=]\s*(?P<value>-?\d+\.\d+)\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 _SETUP_CALL = re.compile(r"""^setup\(backend=["'](?P<backend>\w+)["']""", re.MULTILINE)
 
@@ -135,6 +143,24 @@ def default_backend(path: Path) -> str:
     raise ValueError(f"{path.name} has no setup(backend=...) call in a code cell; every lesson's Setup cell needs one")
 
 
+def headline_of(nb) -> str:
+    """The last ``label: number`` line about an accuracy or a loss that the notebook printed, or ``""``.
+
+    >>> import nbformat
+    >>> out = nbformat.v4.new_output("stream", text="epochs: 3\\ntest accuracy: 0.93333\\n")
+    >>> cell = nbformat.v4.new_code_cell(outputs=[out])
+    >>> headline_of(nbformat.v4.new_notebook(cells=[cell]))
+    'test accuracy = 0.93333'
+    """
+    found = ""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if output.get("output_type") == "stream" and output.get("name") == "stdout":
+                for match in _HEADLINE.finditer(output.get("text", "")):
+                    found = f"{match['label'].strip()} = {match['value']}"
+    return found
+
+
 def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int, backend: str | None = None) -> Result:
     import nbformat
     from nbclient import NotebookClient
@@ -183,7 +209,7 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int, b
     nbformat.write(nb, out_path)
     reported = read_result(result_file) or {}
     peak_mb = round(memory.peak / 2**20, 1)
-    result = Result(path.name, seconds, status, reported.get("headline", ""), peak_mb, reported.get("backend", ""))
+    result = Result(path.name, seconds, status, headline_of(nb), peak_mb, reported.get("backend", ""))
     if error is not None:
         _report_failure(nb, path, error, log_path, out_path)
     return result

@@ -1,0 +1,205 @@
+"""Checkers of lesson 07's exercises (distributed training); see :mod:`keraslab.exercises`."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+from keraslab.exercises._core import (
+    _backend_is_tensorflow,
+    _correct,
+    _exercise,
+    _learner_function,
+    _number,
+    _returned,
+    _run,
+    _unsolved,
+    _Verdict,
+    _whole,
+    _wrong,
+)
+
+__all__ = ["check_07_global_batch", "check_07_loss_factor", "check_07_model_in_scope", "check_07_average_loss"]
+
+
+@_exercise("07.1", "question", "The global batch size")
+def check_07_global_batch(answer=...):
+    """Question: you train with ``MirroredStrategy`` on a machine with 4 GPUs and want
+    64 samples per replica. What ``batch_size`` do you pass to ``fit()``?
+
+    Args:
+        answer: a whole number.
+
+    Example:
+
+    >>> check_07_global_batch(64)
+    ❌ Not yet: 64 is the batch of one replica.
+       Hint: fit() takes the global batch and splits it between the 4 replicas.
+    False
+    """
+    size = _whole(answer)
+    if size == 256:
+        raise _correct("64 samples on each of 4 replicas make a global batch of 256 samples.")
+    hints = {
+        64: ("64 is the batch of one replica.", "fit() takes the global batch and splits it between the 4 replicas."),
+        16: ("16 would give each replica 4 samples.", "multiply, don't divide: global = per replica x replicas."),
+    }
+    message, hint = hints.get(size, (f"{size} is not the global batch size.",
+                                     "distribute.global_batch_size(per_replica, strategy) = per replica x replicas."))
+    raise _wrong(message, hint)
+
+
+@_exercise("07.2", "question", "A per-replica mean loss: how much too large is the update?")
+def check_07_loss_factor(answer=...):
+    """Question: in a custom loop under ``MirroredStrategy`` with 2 replicas, each
+    replica takes ``tf.reduce_mean`` of its per-example losses, and the replicas'
+    gradients are summed. How many times too large is each update?
+
+    Args:
+        answer: a number.
+
+    Example:
+
+    >>> check_07_loss_factor(0.5)
+    ❌ Not yet: the update is too large, not too small.
+       Hint: summing adds the two replicas' means.
+    False
+    """
+    factor = _number(answer)
+    if math.isclose(factor, 2.0):
+        raise _correct("each replica's mean is already a mean over its half of the batch; summing two of them doubles "
+                       "the loss, the gradients and the update.")
+    if math.isclose(factor, 1.0):
+        raise _wrong("the update is not right as it is.", "the sum of two per-replica means is twice the mean over "
+                     "the global batch.")
+    if math.isclose(factor, 0.5):
+        raise _wrong("the update is too large, not too small.", "summing adds the two replicas' means.")
+    raise _wrong(f"the update is not {factor:g} times too large.",
+                 "compare the sum of the replicas' means with the mean over the whole global batch.")
+
+
+def _lesson_strategy():
+    """A MirroredStrategy over the logical CPUs (lesson 07 makes two) or the default devices."""
+    import tensorflow as tf
+
+    cpus = tf.config.list_logical_devices("CPU")
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(cpus) > 1 and not gpus:
+        return tf.distribute.MirroredStrategy([d.name for d in cpus])
+    return tf.distribute.MirroredStrategy()
+
+
+def _check_in_scope(fn) -> _Verdict:
+    from keraslab import distribute
+
+    strategy = _lesson_strategy()
+    hint = "with strategy.scope(): model = get_mnist_model(); model.compile(...); then return model."
+    keras.utils.set_random_seed(0)
+    model = _returned(_run("`make_model(strategy)`", hint, fn, strategy), "make_model(strategy)", "the compiled model")
+    if not isinstance(model, keras.Model):
+        raise _wrong(f"`make_model(strategy)` returned {type(model).__name__}, not a Keras model.", hint)
+    if not model.built or not model.weights:
+        raise _wrong("your model has no weights yet.", "start it with keras.Input(shape=(784,)), as get_mnist_model() "
+                     "does, so its weights are created in the scope.")
+    outside = [w.path for w in model.weights if not strategy.extended.variable_created_in_scope(w.value)]
+    if outside:
+        raise _wrong(f"{len(outside)} of the model's {len(model.weights)} weights were created outside "
+                     "strategy.scope().", "create (and compile) the model inside `with strategy.scope():`.")
+    if not model.compiled:
+        raise _wrong("your model is not compiled.",
+                     "compile it inside the scope, so the optimizer's state is mirrored.")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 784)).astype("float32"), rng.integers(0, 10, 64)
+    history = _run("fit() under the strategy", hint, model.fit, x, y, epochs=1,
+                   batch_size=distribute.global_batch_size(16, strategy), verbose=0)
+    if not np.isfinite(history.history["loss"][0]):
+        raise _wrong("training gave a non-finite loss.", hint)
+    return _correct("every weight of your model is a mirrored variable created under strategy.scope(), it is "
+                    "compiled, and fit() trained it with a global batch of 16 per replica.")
+
+
+@_exercise("07.3", "coding", "Create and compile a model under strategy.scope()")
+def check_07_model_in_scope(answer=...):
+    """Coding: ``make_model(strategy)`` creates and compiles a classifier of
+    784-value inputs into 10 classes (e.g. ``keraslab.models.get_mnist_model()``)
+    under ``strategy.scope()`` and returns it.
+
+    The check passes a ``MirroredStrategy`` (over lesson 07's two logical CPUs when
+    they exist), checks every weight was created in its scope, and trains one epoch
+    on 64 random samples. TensorFlow backend only.
+
+    Args:
+        answer: the function ``make_model``.
+
+    Example::
+
+        def make_model(strategy):
+            ...  # your code here
+
+        exercises.check_07_model_in_scope(make_model)
+    """
+    fn = _learner_function(answer, "make_model")
+    _backend_is_tensorflow("this exercise (tf.distribute)")
+    raise _check_in_scope(fn)
+
+
+def _check_average_loss(fn) -> _Verdict:
+    import tensorflow as tf
+
+    hint = "divide the sum of the replica's losses by the GLOBAL batch size: tf.nn.compute_average_loss(losses, " \
+           "global_batch_size=global_batch_size)."
+    share = tf.constant([1.0, 2.0, 3.0, 4.0])
+    value = _run("`average_loss(losses, 8)`", hint, fn, share, 8)
+    if value is None:
+        raise _unsolved("`average_loss(...)` returned None: replace the `...` with your code and return the loss.")
+    got = float(keras.ops.convert_to_numpy(value))
+    if math.isclose(got, 2.5, rel_tol=1e-6):
+        raise _wrong("for this replica's losses 1, 2, 3, 4 and a global batch of 8 you returned 2.5, the mean of the "
+                     "replica's own 4 losses; its share of the global mean is (1+2+3+4) / 8 = 1.25.", hint)
+    if not math.isclose(got, 1.25, rel_tol=1e-6):
+        raise _wrong(f"for this replica's losses 1, 2, 3, 4 and a global batch of 8 you returned {got:g}, not 1.25.",
+                     hint)
+    strategy = _lesson_strategy()
+    replicas = strategy.num_replicas_in_sync
+    losses = np.arange(1, 6 * replicas + 1, dtype="float32")  # a global batch other than 8
+    dataset = tf.data.Dataset.from_tensor_slices(losses).batch(len(losses))
+    batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
+
+    @tf.function
+    def summed(per_replica):
+        value = strategy.run(lambda shard: fn(shard, len(losses)), args=(per_replica,))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
+
+    total = float(_run("`average_loss` inside strategy.run", hint, summed, batch))
+    if not math.isclose(total, float(losses.mean()), rel_tol=1e-5):
+        raise _wrong(f"inside strategy.run, the replicas' losses summed to {total:g}, not to the global mean "
+                     f"{float(losses.mean()):g}.", hint)
+    return _correct("each replica contributes sum / global batch size, so the summed replicas give the mean over the "
+                    "global batch, under strategy.run too.")
+
+
+@_exercise("07.4", "coding", "A replica's share of the loss")
+def check_07_average_loss(answer=...):
+    """Coding: ``average_loss(per_example_losses, global_batch_size)`` returns one
+    replica's share of the mean loss over the *global* batch: the sum of its
+    per-example losses divided by ``global_batch_size``.
+
+    The check calls it on 4 losses with a global batch of 8, then inside
+    ``strategy.run`` under a ``MirroredStrategy`` and sums the replicas. TensorFlow
+    backend only.
+
+    Args:
+        answer: the function ``average_loss``.
+
+    Example::
+
+        def average_loss(per_example_losses, global_batch_size):
+            ...  # your code here
+
+        exercises.check_07_average_loss(average_loss)
+    """
+    fn = _learner_function(answer, "average_loss")
+    _backend_is_tensorflow("this exercise (tf.distribute)")
+    raise _check_average_loss(fn)
