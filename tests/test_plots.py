@@ -65,3 +65,27 @@ def test_draw_into_given_axes():
     assert plots.plot_history(H1, "loss", ax=left) is fig
     assert plots.plot_learning_rate(H2, ax=right) is fig
     plt.close(fig)
+
+
+@pytest.mark.parametrize("epochs", [3, 5, 9, 20])
+def test_epoch_ticks_are_whole_numbers(epochs):
+    """Epochs are counted in whole numbers: no tick at 2.5 or 7.5 (matplotlib's default picks those for 20)."""
+    history = {"loss": list(np.linspace(1, 0.1, epochs)), "learning_rate": [0.01] * epochs}
+    for fig in (plots.plot_history(history, "loss", validation=False), plots.plot_learning_rate(history)):
+        fig.canvas.draw()
+        ax = fig.axes[0]
+        low, high = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if low <= t <= high]
+        assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
+        assert ax.get_xlabel() == "Epoch"
+
+
+def test_default_ticks_would_be_fractional():
+    """The check above can fail: without the integer locator, 20 epochs get ticks at 2.5, 7.5, ..."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot(range(1, 21), range(20))
+    fig.canvas.draw()
+    assert any(not float(t).is_integer() for t in ax.get_xticks())
+    plt.close(fig)

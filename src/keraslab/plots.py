@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["as_history_dict", "plot_history", "plot_learning_rate", "save_figure"]
 
@@ -41,6 +42,12 @@ def _runs(histories: HistoryLike | Mapping[str, HistoryLike]) -> dict[str, dict[
     ):
         return {str(name): as_history_dict(h) for name, h in histories.items()}
     return {"": as_history_dict(histories)}
+
+
+def _epoch_axis(ax) -> None:
+    """Label the x axis "Epoch" and tick it at whole epochs only (never 2.5 or 7.5)."""
+    ax.set_xlabel("Epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _figure(ax, figsize=(6.5, 4)):
@@ -99,7 +106,7 @@ def plot_history(
                 marker="." if len(hist[key]) < 30 else None,
                 label=f"{prefix}{'validation' if is_val else 'train'}",
             )
-    ax.set_xlabel("Epoch")
+    _epoch_axis(ax)
     ax.set_ylabel(metric)
     ax.set_title(title or metric)
     ax.grid(alpha=0.3)
@@ -128,7 +135,7 @@ def plot_learning_rate(
                 "only runs with a LearningRateScheduler or ReduceLROnPlateau log it"
             )
         ax.plot(range(1, len(hist[key]) + 1), hist[key], color=f"C{i}", marker=".", label=name or key)
-    ax.set_xlabel("Epoch")
+    _epoch_axis(ax)
     ax.set_ylabel("Learning rate")
     ax.set_title("Learning rate per epoch")
     if log_scale:
