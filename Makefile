@@ -1,10 +1,18 @@
 # keraslab: `make run` executes every notebook; `make test` runs the whole test suite.
-# Both create .venv and install everything on first use (Python 3.11 needed).
+# Both create .venv and install everything on first use (Python 3.11, 3.12 or 3.13).
 
-PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+# The first of python3.11, python3.12, python3.13 that runs (a pyenv shim of a version not selected does not),
+# else python3; or PYTHON=/path/to/python3.x.
+PYTHON ?= $(firstword $(foreach v,3.11 3.12 3.13,$(shell p=$$(command -v python$(v) 2>/dev/null) && "$$p" -c pass 2>/dev/null && echo "$$p")) $(shell command -v python3))
+# Python 3.13 for the Colab-stack test (Colab's runtime), or COLAB_PYTHON=/path/to/python3.13.
+COLAB_PYTHON ?= $(firstword $(shell p=$$(command -v python3.13 2>/dev/null) && "$$p" -c pass 2>/dev/null && echo "$$p") $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13))
+# Notebooks run at once by make run / make outputs / make test (one per core).
+JOBS   ?= 2
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+COLAB_VENV  := .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.installed
 # headless Chromium, for the TensorBoard browser test only (make test)
 BROWSER_STAMP := $(VENV)/.browser
 
@@ -15,12 +23,13 @@ ifeq ($(origin KERASLAB_DATA_DIR), undefined)
   endif
 endif
 
-.PHONY: help install run outputs test test-unit lint tensorboard lab bench distributed-demo clean clean-logs
+.PHONY: help install colab-env run outputs test test-unit lint tensorboard lab bench distributed-demo clean clean-logs
 
 help:
 	@echo "make run          execute every notebook (build/notebooks/), print a results table"
 	@echo "make test         the whole suite: unit tests + pytest --nbval over every notebook"
 	@echo "make test-unit    unit tests only (fast)"
+	@echo "make colab-env    .venv-colab: Colab's versions (requirements-colab.txt) on Python 3.13, for the Colab-stack test"
 	@echo "make outputs      re-execute notebooks in place to regenerate stored outputs"
 	@echo "make tensorboard  serve logs/ on http://localhost:6006"
 	@echo "make lab          start JupyterLab"
@@ -32,7 +41,7 @@ help:
 install: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml scripts/install_graphviz.sh
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"keraslab needs Python 3.11, found {sys.version.split()[0]}: set PYTHON=/path/to/python3.11"'
+	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13), f"keraslab needs Python 3.11, 3.12 or 3.13, found {sys.version.split()[0]}: set PYTHON=/path/to/python3.x"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
@@ -40,18 +49,33 @@ $(STAMP): requirements.txt pyproject.toml scripts/install_graphviz.sh
 	bash scripts/install_graphviz.sh
 	@touch $(STAMP)
 
+# Colab's stack, rebuilt from scratch whenever requirements-colab.txt or pyproject.toml changes:
+# Colab's versions first, then the course the way the README tells a Colab learner (pip install -e .).
+colab-env: $(COLAB_STAMP)
+
+$(COLAB_STAMP): requirements-colab.txt pyproject.toml
+	@test -n "$(COLAB_PYTHON)" || { echo "The Colab-stack test needs Python 3.13 (Colab's): none found. Install it (e.g. pyenv install 3.13) or set COLAB_PYTHON=/path/to/python3.13." >&2; exit 1; }
+	@$(COLAB_PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 13), f"COLAB_PYTHON must be Python 3.13 (Colab), found {sys.version.split()[0]}"'
+	rm -rf $(COLAB_VENV)
+	$(COLAB_PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install -q -r requirements-colab.txt
+	$(COLAB_VENV)/bin/python -m pip install -q -e .
+	$(COLAB_VENV)/bin/python -m pip freeze > $(COLAB_VENV)/freeze.txt
+	@touch $(COLAB_STAMP)
+
 run: $(STAMP)
-	$(BIN)/python -m keraslab.runner $(NOTEBOOKS)
+	$(BIN)/python -m keraslab.runner --jobs $(JOBS) $(NOTEBOOKS)
 
 outputs: $(STAMP)
-	$(BIN)/python -m keraslab.runner --in-place $(NOTEBOOKS)
+	$(BIN)/python -m keraslab.runner --jobs $(JOBS) --in-place $(NOTEBOOKS)
 
 $(BROWSER_STAMP): scripts/install_browser.sh | $(STAMP)
 	bash scripts/install_browser.sh
 	@touch $(BROWSER_STAMP)
 
-test: $(STAMP) $(BROWSER_STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# Two pytest workers: each notebook's cells stay on one worker (conftest.py groups them), everything else spreads.
+test: $(STAMP) $(BROWSER_STAMP) $(COLAB_STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 test-unit: $(STAMP) $(BROWSER_STAMP)
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)

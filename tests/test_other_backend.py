@@ -6,34 +6,23 @@ runs once more in a fresh kernel with ``KERAS_BACKEND=tensorflow`` set before it
 a learner switches. Outputs are not compared (the numbers differ per backend), but every cell
 runs, so every ``assert`` and every pitfall check of the lesson must hold on TensorFlow too.
 
-The lessons run in name order into one temporary root (logs, checkpoints, figures, build), as
-``make run`` would, so the repository's own logs/ and checkpoints/ are not touched. Each
-notebook's wall time, peak RSS and headline go to ``build/run_results-other-backend.json``
-(the README's table per backend).
+Each lesson runs into its own temporary root (logs, checkpoints, figures), so the repository's
+own logs/ and checkpoints/ are not touched and ``make test``'s two workers can run two lessons at
+once; the TensorBoard logs it wrote are then checked (tests/test_tensorboard_logs.py). Each
+notebook's wall time, peak RSS and headline go to ``build/other-backend/<lesson>.json``.
 """
 
 import json
 from dataclasses import asdict
 
 import pytest
+from test_tensorboard_logs import check_notebook_logs
 
 from keraslab import paths, runner
 
 LESSONS = sorted((paths.repo_root() / "notebooks").glob("[0-9]*.ipynb"))
 AGNOSTIC = [p for p in LESSONS if runner.default_backend(p) in runner.OTHER_BACKEND]
-RESULTS = paths.build_dir() / "run_results-other-backend.json"
-
-
-@pytest.fixture(scope="module")
-def other_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("other-backend")
-    saved = {}
-    with pytest.MonkeyPatch.context() as mp:
-        for kind in ("LOGS", "CHECKPOINTS", "FIGURES"):
-            mp.setenv(f"KERASLAB_{kind}_DIR", str(root / kind.lower()))
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        yield root, saved
-    RESULTS.write_text(json.dumps({"results": list(saved.values())}, indent=2))
+RESULTS = paths.repo_root() / "build" / "other-backend"
 
 
 def test_the_backend_agnostic_lessons_are_the_expected_ones():
@@ -43,11 +32,14 @@ def test_the_backend_agnostic_lessons_are_the_expected_ones():
 
 
 @pytest.mark.parametrize("lesson", AGNOSTIC, ids=lambda p: p.stem)
-def test_lesson_runs_on_the_other_backend(lesson, other_root):
-    root, saved = other_root
+def test_lesson_runs_on_the_other_backend(lesson, tmp_path, monkeypatch):
+    for kind in ("LOGS", "CHECKPOINTS", "FIGURES"):
+        monkeypatch.setenv(f"KERASLAB_{kind}_DIR", str(tmp_path / kind.lower()))
     other = runner.OTHER_BACKEND[runner.default_backend(lesson)]
-    (result,) = runner.run_notebooks([lesson], out_dir=root / "notebooks", backend=other)
-    saved[lesson.name] = asdict(result)
+    (result,) = runner.run_notebooks([lesson], out_dir=tmp_path / "notebooks", backend=other)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{lesson.stem}.json").write_text(json.dumps(asdict(result), indent=1))
     print(f"{lesson.name} on {result.backend}: {result.status}, {result.seconds:.0f} s, {result.headline}")
     assert result.status == "ok", f"{lesson.name} failed on {other}; its error is printed above"
     assert result.backend == other, f"the setup line says backend {result.backend!r}, not {other!r}"
+    check_notebook_logs(lesson, tmp_path / "logs")

@@ -161,7 +161,9 @@ def headline_of(nb) -> str:
     return found
 
 
-def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int, backend: str | None = None) -> Result:
+def _execute(
+    path: Path, out_path: Path, index: int, total: int, timeout: int, backend: str | None = None, position: int = 0
+) -> Result:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -170,7 +172,9 @@ def _execute(path: Path, out_path: Path, index: int, total: int, timeout: int, b
     nb = nbformat.read(path, as_version=4)
     n_code = sum(1 for c in nb.cells if c.cell_type == "code")
     label = f"{path.stem} ({backend})" if backend else path.stem
-    bar = tqdm(total=n_code, desc=f"[{index}/{total}] {label}", unit="cell", leave=True, file=sys.stdout)
+    bar = tqdm(
+        total=n_code, desc=f"[{index}/{total}] {label}", unit="cell", leave=True, file=sys.stdout, position=position
+    )
 
     def on_cell_executed(cell, **_):
         if cell.cell_type == "code":
@@ -283,8 +287,9 @@ def run_notebooks(
     out_dir: Path | None = None,
     timeout: int = 1800,
     backend: str | Mapping[Path, str] | None = None,
+    jobs: int = 1,
 ) -> list[Result]:
-    """Execute ``notebooks`` in order; stop at the first failure.
+    """Execute ``notebooks`` in name order, ``jobs`` at a time; start no new one after a failure.
 
     Args:
         notebooks: the ``.ipynb`` files.
@@ -294,21 +299,43 @@ def run_notebooks(
         timeout: seconds one cell may run.
         backend: run on this Keras backend (``KERAS_BACKEND`` for the kernel),
             or per notebook (a mapping); default: each lesson's own.
+        jobs: how many notebooks run at once, each in its own process and kernel (a
+            notebook uses about one core; ``make run`` uses 2).
 
     Returns:
-        One :class:`Result` per notebook run.
+        One :class:`Result` per notebook run, in the order given.
     """
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
     apply_stable_env()
     out_dir = out_dir or paths.build_dir() / "notebooks"
-    results: list[Result] = []
+    tasks = []
     for i, nb_path in enumerate(notebooks, 1):
         target = nb_path if in_place else out_dir / nb_path.name
         chosen = backend.get(nb_path) if isinstance(backend, Mapping) else backend
-        result = _execute(nb_path, target, i, len(notebooks), timeout, chosen)
-        results.append(result)
-        if result.status != "ok":
-            break
-    return results
+        tasks.append((nb_path, target, i, len(notebooks), timeout, chosen))
+    if jobs <= 1:
+        results: list[Result] = []
+        for task in tasks:
+            results.append(_execute(*task))
+            if results[-1].status != "ok":
+                break
+        return results
+    done: dict[int, Result] = {}
+    # one process per running notebook: its kernel is that process's child, so peak RSS stays per notebook
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending, queue = {}, list(enumerate(tasks))
+        while queue or pending:
+            while queue and len(pending) < jobs and all(r.status == "ok" for r in done.values()):
+                k, task = queue.pop(0)
+                pending[pool.submit(_execute, *task, position=k % jobs)] = k
+            if not pending:
+                break
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                done[pending.pop(future)] = future.result()
+    return [done[k] for k in sorted(done)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -316,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/*.ipynb, in name order")
     parser.add_argument("--in-place", action="store_true", help="overwrite the notebooks with the executed copies")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds one cell may run (default 1800)")
+    parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once (make run: 2, one per core)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--backend", choices=["jax", "tensorflow"], help="run the notebooks on this Keras backend")
     which.add_argument(
@@ -340,7 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         notebooks = list(backend)
         out_dir, results_name = out_dir / "other-backend", "run_results-other-backend.json"
     start = time.perf_counter()
-    results = run_notebooks(notebooks, in_place=args.in_place, out_dir=out_dir, timeout=args.timeout, backend=backend)
+    results = run_notebooks(
+        notebooks, in_place=args.in_place, out_dir=out_dir, timeout=args.timeout, backend=backend, jobs=args.jobs
+    )
     print()
     print(_table(results))
     _write_results(results, results_name)

@@ -1,9 +1,8 @@
-"""The TensorBoard logs the notebooks wrote, read back with TensorBoard's own reader.
+"""Checks of the TensorBoard logs a lesson wrote, read back with TensorBoard's own reader.
 
-pytest collects a folder's files in name order, so under ``pytest --nbval`` this file
-runs right after the numbered notebooks have executed (and written
-``logs/<notebook>/<run>``). It reads the real logs folder (``paths.logs_dir()``), not a
-tmp one: ``tests/conftest.py``'s fixtures do not apply here.
+Called right after a lesson ran into a private logs folder (the Colab-stack run of every lesson,
+tests/test_colab_stack.py, and the other-backend run, tests/test_other_backend.py): these
+runs write their own logs, so the check never depends on what another test left in ``logs/``.
 
 Which runs to expect comes from the notebooks' own code: every
 ``new_run("<notebook>", "<run>")`` call whose arguments are string literals or names
@@ -14,19 +13,13 @@ bound to string literals (``SHORT = "03_fashion"``). For each run:
   epoch): ``train/`` has ``epoch_loss``; every ``epoch_*`` tag has steps 0..n-1;
   ``validation/``, when written, has ``epoch_loss`` with the same steps as ``train/``;
   ``epoch_learning_rate``, when logged, has as many steps as ``epoch_loss``;
-* a run made in a cell that passes a TensorBoard callback to a call
-  (``fit(callbacks=[..., keras.callbacks.TensorBoard(log_dir=run.log_dir)])``, also through a name bound in that
-  cell, or ``resumable_callbacks(run)``), in a cell that is no pitfall cell (a ``with pitfall(...)``
-  block: its ``fit`` is meant to fail, see ``keraslab.pitfalls``) and not tagged to skip, must
-  have ``epoch_loss``; and every notebook that calls ``tensorboard(...)`` /
-  ``TensorBoard(...)`` / ``resumable_callbacks(...)`` has at least one run with it.
+* a run made in a cell that passes a TensorBoard callback to a call, in a cell that is no
+  pitfall cell (a ``with pitfall(...)`` block: its ``fit`` is meant to fail), must have
+  ``epoch_loss``; and every notebook that calls ``TensorBoard(...)`` has at least one run with it;
+* a notebook that writes an HParams experiment: every training run has a session record whose
+  values lie in the experiment's domains, and the experiment's metrics exist.
 
-Runs without TensorBoard logs (checkpoint-only runs, a ``fit`` that fails on purpose
-before its first epoch ends) are listed, not checked. When the session also runs
-notebooks, only those notebooks' runs are checked (so ``pytest notebooks/03_*.ipynb
-notebooks/test_tensorboard_logs.py`` works); alone, this file checks every notebook.
-
-The table of runs, tags and steps is printed (``pytest -s`` or ``-rP`` shows it).
+This file's own test checks the parser on a made-up notebook.
 """
 
 from __future__ import annotations
@@ -39,8 +32,6 @@ from pathlib import Path
 
 from keraslab import logreaders, paths
 
-HERE = Path(__file__).resolve().parent
-NOTEBOOKS = sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
 TB_CALLS = {"tensorboard", "TensorBoard", "resumable_callbacks"}
 SUMMARY_WRITER_CALLS = {"create_file_writer"}  # tf.summary.create_file_writer: a loop that logs itself
 HPARAMS_CALLS = {"experiment", "hparams_config"}  # keraslab.hparams.experiment / hp.hparams_config
@@ -256,55 +247,49 @@ def check_run(expected: ExpectedRun, logs: Path) -> tuple[list[str], list[str], 
     return problems, rows, loss is not None
 
 
-def _notebooks_in_session(request) -> list[Path]:
-    ran = {Path(item.path).resolve() for item in request.session.items if Path(item.path).suffix == ".ipynb"}
-    chosen = [nb for nb in NOTEBOOKS if nb.resolve() in ran]
-    return chosen or NOTEBOOKS
-
-
-def test_notebook_runs_have_consistent_tensorboard_logs(request):
-    assert NOTEBOOKS, f"no numbered notebooks in {HERE}"
-    logs = paths.logs_dir()
-    notebooks = _notebooks_in_session(request)
+def check_notebook_runs(nb: Path, logs: Path) -> tuple[list[str], list[str]]:
+    """(problems, printed lines) for the runs one notebook wrote under ``logs``."""
+    found = discover(nb)
+    runs: dict[tuple[str, str], ExpectedRun] = {}
+    for r in found.runs:  # one entry per run; needs_tensorboard if any of its cells passes TensorBoard
+        key = (r.notebook, r.run)
+        if key in runs:
+            runs[key].needs_tensorboard |= r.needs_tensorboard
+        else:
+            runs[key] = r
     problems: list[str] = []
     table = ["| run | sub-run | scalar tags: steps |", "|---|---|---|"]
-    checked = with_loss = expected_min = 0
-    seen: dict[tuple[str, str], ExpectedRun] = {}
-    for nb in notebooks:
-        found = discover(nb)
-        runs: dict[tuple[str, str], ExpectedRun] = {}
-        for r in found.runs:  # one entry per run; needs_tensorboard if any of its cells passes TensorBoard
-            key = (r.notebook, r.run)
-            if key in runs:
-                runs[key].needs_tensorboard |= r.needs_tensorboard
-            else:
-                runs[key] = r
-        nb_loss = False
-        for key, r in runs.items():
-            if key in seen:
-                continue
-            seen[key] = r
-            run_problems, rows, has_loss = check_run(r, logs)
-            problems += run_problems
-            table += rows
-            checked += 1
-            with_loss += has_loss
-            nb_loss |= has_loss
-        if found.calls_tensorboard:
-            expected_min += 1
-            if not nb_loss:
-                problems.append(f"{nb.name} calls a TensorBoard callback but none of its runs logged epoch_loss")
-        strict = [r for r in runs.values() if r.needs_tensorboard]
-        print(
-            f"{nb.name}: {len(runs)} runs ({len(strict)} passing a TensorBoard callback in the same cell)"
-            + (f"; new_run calls with computed names, not checked: {found.unresolved}" if found.unresolved else "")
-        )
-    print(f"\nTensorBoard logs under {paths.relative(logs)}: {checked} runs, {with_loss} with epoch_loss")
-    print("\n".join(table))
-    assert checked, f"no new_run(...) calls found in {[nb.name for nb in notebooks]}"
-    # at least one run with epoch_loss per notebook that calls a TensorBoard callback
-    assert with_loss >= max(expected_min, 1), f"only {with_loss} runs logged epoch_loss, expected >= {expected_min}"
-    assert not problems, "TensorBoard logs:\n" + "\n".join(problems)
+    with_loss = 0
+    for r in runs.values():
+        run_problems, rows, has_loss = check_run(r, logs)
+        problems += run_problems
+        table += rows
+        with_loss += has_loss
+    if found.calls_tensorboard and not with_loss:
+        problems.append(f"{nb.name} calls a TensorBoard callback but none of its runs logged epoch_loss")
+    strict = [r for r in runs.values() if r.needs_tensorboard]
+    lines = [
+        f"{nb.name}: {len(runs)} runs ({len(strict)} passing a TensorBoard callback in the same cell), "
+        f"{with_loss} with epoch_loss"
+        + (f"; new_run calls with computed names, not checked: {found.unresolved}" if found.unresolved else ""),
+        *table,
+    ]
+    if found.hparams_experiment:
+        for short in sorted({r.notebook for r in found.runs}):
+            hp_problems, rows = check_hparams(short, [r for r in found.runs if r.notebook == short], logs)
+            problems += hp_problems
+            lines += rows
+    return problems, lines
+
+
+def check_notebook_logs(nb: Path, logs: Path) -> None:
+    """Print the runs' table and fail on any problem: called right after a lesson ran into ``logs``
+    (tests/test_colab_stack.py, tests/test_other_backend.py)."""
+    problems, lines = check_notebook_runs(nb, logs)
+    print("\n".join(lines))
+    if nb.name.startswith("03_"):
+        assert discover(nb).hparams_experiment, "lesson 03 should write an HParams experiment"
+    assert not problems, f"TensorBoard logs of {nb.name}:\n" + "\n".join(problems)
 
 
 def _in_domain(value, domain) -> bool:
@@ -352,28 +337,6 @@ def check_hparams(short: str, runs: list[ExpectedRun], logs: Path) -> tuple[list
     if sessions < 2:
         problems.append(f"{short}: {sessions} HParams session(s); a comparison needs at least 2 runs")
     return problems, rows
-
-
-def test_hparams_experiments_match_their_runs(request):
-    """Notebooks that write an HParams experiment: every training run has a session record
-    whose values lie in the experiment's domains, and the experiment's metrics exist."""
-    logs = paths.logs_dir()
-    problems: list[str] = []
-    table = ["| run | record | values |", "|---|---|---|"]
-    experiments = 0
-    for nb in _notebooks_in_session(request):
-        found = discover(nb)
-        if not found.hparams_experiment:
-            continue
-        for short in sorted({r.notebook for r in found.runs}):
-            experiments += 1
-            nb_problems, rows = check_hparams(short, [r for r in found.runs if r.notebook == short], logs)
-            problems += nb_problems
-            table += rows
-    print("\n".join(table))
-    if "03_fashion_mnist_dropout_early_stopping.ipynb" in {nb.name for nb in _notebooks_in_session(request)}:
-        assert experiments, "notebook 03 should write an HParams experiment (keraslab.hparams.experiment)"
-    assert not problems, "HParams records:\n" + "\n".join(problems)
 
 
 def test_discovery_reads_literal_and_constant_run_names(tmp_path):
