@@ -27,6 +27,7 @@ import keras
 from keras import layers
 
 __all__ = [
+    "TAUGHT_IN",
     "iris_mlp",
     "mnist_mlp",
     "model_fn",
@@ -35,6 +36,18 @@ __all__ = [
     "CustomerTicketModel",
     "random_ticket_data",
 ]
+
+
+#: Each builder and the lesson that writes it in a cell; a later lesson imports it from here
+#: (tests/test_taught_code.py checks that the builder is the lesson's code).
+TAUGHT_IN = {
+    "iris_mlp": "01",
+    "mnist_mlp": "02",
+    "model_fn": "03",
+    "ticket_classifier": "04",
+    "CustomerTicketModel": "04",
+    "get_mnist_model": "05",
+}
 
 
 def _positive(**values: int) -> None:
