@@ -4,12 +4,17 @@ import json
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbval.plugin import get_sanitize_patterns
+
+from keraslab import runner
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SANITIZE = REPO / "tests" / "nbval_sanitize.cfg"
+#: lessons whose subject is TensorFlow (GradientTape, tf.function, tf.distribute); the rest run on JAX
+TENSORFLOW_LESSONS = {"05", "07", "08"}
 
 
 def sanitize(text: str) -> str:
@@ -108,9 +113,13 @@ def test_notebook_is_executed_and_clean(path):
     assert "__version__" not in sources, "versions are checked by setup(), as numbers"
     # Backend per lesson: JAX where the subject is backend-agnostic Keras, TensorFlow where it is TensorFlow
     backend = re.search(r"^setup\(backend=\"(\w+)\"[,)]", setup_cell, re.MULTILINE).group(1)
-    assert backend == ("tensorflow" if path.name[:2] in ("05", "07") else "jax"), f"{path.name} uses {backend}"
+    assert backend == ("tensorflow" if path.name[:2] in TENSORFLOW_LESSONS else "jax"), f"{path.name} uses {backend}"
+    # the header: title, what you will learn, the material it follows, one line with backend and run time
     header = "".join(nb["cells"][0]["source"])
-    assert "**Backend:**" in header and "KERAS_BACKEND" in header, "the header says which backend and how to switch"
+    assert [line for line in header.splitlines() if "**Backend:**" in line and "Run time" in line], (
+        "the header needs one line with the backend and the run time")
+    assert len(header.split()) <= 170, f"header of {len(header.split())} words: benchmarks live in the README"
+    assert not re.search(r"make (bench|run)|\d(\.\d+)?x faster|speed-up", header), "make targets/speed-ups: README"
     if backend == "jax":
         assert "import tensorflow" not in sources.replace("import tensorflow as tf  # the course material", ""), (
             "a backend-agnostic lesson imports TensorFlow only to show the course material's own code"
@@ -126,4 +135,5 @@ def test_notebook_is_executed_and_clean(path):
     for line in sources.splitlines():
         if line.lstrip().startswith("%tensorboard"):
             assert "{" in line, f"%tensorboard with a relative folder: {line!r}"
-    assert "Headline:" in json.dumps([c["outputs"] for c in code]), "no headline metric for make run's table"
+    assert runner.headline_of(nbformat.reads(json.dumps(nb), as_version=4)), (
+        "no printed `<...accuracy or loss...>: <number>` line for make run's table")

@@ -5,7 +5,7 @@ import json
 import nbformat
 import pytest
 
-from keraslab import results, runner
+from keraslab import runner
 
 
 def make_notebook(path, *sources):
@@ -13,11 +13,6 @@ def make_notebook(path, *sources):
     nb.cells = [nbformat.v4.new_markdown_cell("# tiny")] + [nbformat.v4.new_code_cell(s) for s in sources]
     nbformat.write(nb, path)
     return path
-
-
-def test_headline_format(capsys):
-    results.headline("test accuracy", 0.96667)
-    assert capsys.readouterr().out == "Headline: test accuracy = 0.9667\n"
 
 
 def test_table_lists_results_and_total():
@@ -31,20 +26,43 @@ def test_table_lists_results_and_total():
     assert lines[-1].startswith(" total") and "3.2 s" in lines[-1]
 
 
-def test_run_writes_copies_and_reads_headline(tmp_path):
+def test_run_writes_copies_and_reads_the_headline_from_printed_lines(tmp_path):
     nb1 = make_notebook(
-        tmp_path / "01_one.ipynb", "from keraslab.results import headline\nx = 2 + 2\nheadline('x', x, 'd')"
+        tmp_path / "01_one.ipynb",
+        "print('test accuracy: 0.5000')",
+        "print('epochs: 3')\nprint('test accuracy: 0.9333')\nprint('learning rate: 0.001')",
     )
     nb2 = make_notebook(tmp_path / "02_two.ipynb", "print('hello')")
     out = tmp_path / "out"
     results = runner.run_notebooks([nb1, nb2], out_dir=out, timeout=120)
     assert [(r.notebook, r.status, r.headline) for r in results] == [
-        ("01_one.ipynb", "ok", "x = 4"),
+        ("01_one.ipynb", "ok", "test accuracy = 0.9333"),  # the last accuracy/loss line printed
         ("02_two.ipynb", "ok", ""),
     ]
     executed = nbformat.read(out / "01_one.ipynb", as_version=4)
-    assert executed.cells[1].outputs[0]["text"] == "Headline: x = 4\n"
+    assert executed.cells[1].outputs[0]["text"] == "test accuracy: 0.5000\n"
     assert nbformat.read(nb1, as_version=4).cells[1].outputs == []  # the source notebook is untouched
+
+
+def test_two_jobs_run_two_notebooks_at_once_and_keep_the_order(tmp_path):
+    sleepy = [make_notebook(tmp_path / f"0{i}_s.ipynb", "import time, os\ntime.sleep(3)\nprint('val loss: 0.25')")
+              for i in (1, 2)]
+    import time
+
+    start = time.perf_counter()
+    results = runner.run_notebooks(sleepy, out_dir=tmp_path / "out", timeout=120, jobs=2)
+    elapsed = time.perf_counter() - start
+    assert [(r.notebook, r.status, r.headline) for r in results] == [
+        ("01_s.ipynb", "ok", "val loss = 0.25"), ("02_s.ipynb", "ok", "val loss = 0.25")]
+    assert elapsed < sum(r.seconds for r in results), "the two notebooks did not overlap"
+
+
+def test_two_jobs_start_nothing_new_after_a_failure(tmp_path):
+    bad = make_notebook(tmp_path / "01_bad.ipynb", "raise RuntimeError('boom')")
+    slow = make_notebook(tmp_path / "02_slow.ipynb", "import time\ntime.sleep(4)")
+    never = make_notebook(tmp_path / "03_never.ipynb", "print('after')")
+    results = runner.run_notebooks([bad, slow, never], out_dir=tmp_path / "out", timeout=120, jobs=2)
+    assert [(r.notebook, r.status) for r in results] == [("01_bad.ipynb", "FAILED"), ("02_slow.ipynb", "ok")]
 
 
 def test_failure_stops_the_run(tmp_path, capsys):
