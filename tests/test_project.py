@@ -137,3 +137,20 @@ def test_notebook_is_executed_and_clean(path):
             assert "{" in line, f"%tensorboard with a relative folder: {line!r}"
     assert runner.headline_of(nbformat.reads(json.dumps(nb), as_version=4)), (
         "no printed `<...accuracy or loss...>: <number>` line for make run's table")
+
+
+def test_the_package_is_small_and_the_readme_names_every_module():
+    """The package holds what lessons share and what is too long to inline: at most 5,000 lines, no module over
+    800, and every module in the README's layout."""
+    src = REPO / "src" / "keraslab"
+    lines = {p.relative_to(src).as_posix(): len(p.read_text(encoding="utf-8").splitlines())
+             for p in sorted(src.rglob("*.py"))}
+    print(f"src/keraslab: {sum(lines.values())} lines in {len(lines)} modules; largest:",
+          sorted(lines.items(), key=lambda kv: -kv[1])[:5])
+    assert sum(lines.values()) <= 5000, f"src/keraslab has {sum(lines.values())} lines"
+    assert not {m: n for m, n in lines.items() if n > 800}, "a module over 800 lines"
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout"):]
+    layout = layout[: layout.index("\n## ", 5)]
+    missing = [m for m in lines if not m.endswith("__init__.py") and Path(m).name not in layout]
+    assert not missing, f"modules missing from the README's layout: {missing}"
