@@ -1,24 +1,37 @@
-"""Training worker for the kill-and-resume tests (run as a subprocess, then SIGKILLed).
+"""Lesson 06's training script, run by the kill tests (as a subprocess, then SIGKILLed).
 
-    python tests/resume_worker.py [--slow-save] [--plain MODEL_PATH] -- <keraslab.resume_demo args>
+    python tests/resume_worker.py [--slow-save] [--plain MODEL_PATH] -- <resumable_training.py args>
 
 --slow-save   make every .keras save pause half-way (before its weights member),
               printing "SAVING <path>" first, so a test can kill it mid-write.
---plain PATH  instead of keraslab's resumable training, train with Keras's own
-              ModelCheckpoint(PATH, save_best_only=False) for 3 epochs.
+--plain PATH  instead of the script, train with Keras's own ModelCheckpoint(PATH,
+              save_best_only=False) for 3 epochs.
+KERASLAB_PAUSE_AT=before-replace:NAME[@N] / after-replace:NAME[@N]: print "PAUSED ..." and wait
+              (for the SIGKILL) just before / after the N-th os.replace onto a file called NAME.
 """
 
+import importlib.util
+import os
 import sys
 import time
 import zipfile
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "notebooks" / "scripts" / "resumable_training.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("resumable_training", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def slow_saves():
     original = zipfile.ZipFile.writestr
 
     def writestr(self, name, data, *args, **kwargs):
-        # Keras writes the weights member last, after metadata.json and config.json:
-        # pause there, with the archive half on disk and no central directory yet.
+        # Keras writes the weights member last: pause there, with the archive half on disk.
         if str(name).endswith(".h5") and self.filename:
             self.fp.flush()
             print(f"SAVING {self.filename}", flush=True)
@@ -28,21 +41,43 @@ def slow_saves():
     zipfile.ZipFile.writestr = writestr
 
 
+def pause_at(point):
+    where, _, rest = point.partition(":")
+    name, _, nth = rest.partition("@")
+    original, hits = os.replace, [0]
+
+    def pause():
+        print(f"PAUSED {point}", flush=True)
+        while True:
+            time.sleep(3600)
+
+    def replace(src, dst, *args, **kwargs):
+        hit = Path(dst).name == name
+        if hit:
+            hits[0] += 1
+        hit = hit and hits[0] == int(nth or 1)
+        if hit and where == "before-replace":
+            pause()
+        original(src, dst, *args, **kwargs)
+        if hit:
+            pause()
+
+    os.replace = replace
+
+
 def plain(path):
     import keras
 
-    from keraslab import resume_demo
-
+    script = load_script()
     keras.utils.set_random_seed(0)
-    x, y = resume_demo.demo_data(2000)
-    model = resume_demo.demo_model()
+    x, y = script.get_data(2000)
+    model = script.get_model()
 
     class Report(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             print(f"epoch {epoch + 1} done", flush=True)
 
-    checkpoint = keras.callbacks.ModelCheckpoint(path, save_best_only=False)
-    model.fit(x, y, epochs=3, verbose=0, callbacks=[Report(), checkpoint])
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[Report(), keras.callbacks.ModelCheckpoint(path)])
 
 
 if __name__ == "__main__":
@@ -50,11 +85,11 @@ if __name__ == "__main__":
     if "--slow-save" in args:
         args.remove("--slow-save")
         slow_saves()
+    if os.environ.get("KERASLAB_PAUSE_AT"):
+        pause_at(os.environ["KERASLAB_PAUSE_AT"])
     if args and args[0] == "--plain":
         plain(args[1])
         sys.exit(0)
     if args and args[0] == "--":
         args = args[1:]
-    from keraslab.resume_demo import main
-
-    sys.exit(main(args))
+    load_script().main(args)

@@ -24,11 +24,16 @@ import keras
 import numpy as np
 import pytest
 
-from keraslab import data, resume_demo, saving
+from keraslab import data, saving
 from keraslab.data import DataFileError
 from keraslab.processes import run_child
 from keraslab.results import RESULT_FILE_ENV
 from keraslab.saving import CheckpointError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from resume_worker import load_script  # noqa: E402
+
+resume_demo = load_script()  # lesson 06's script: get_model(), get_data()
 
 SEED = int(os.environ.get("KERASLAB_FUZZ_SEED", "16"))
 MEMORY_LIMIT = 3 << 30  # 3 GiB of address space for the child processes (TensorFlow itself needs ~2)
@@ -38,8 +43,8 @@ MEMORY_LIMIT = 3 << 30  # 3 GiB of address space for the child processes (Tensor
 def files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("attack")
     keras.utils.set_random_seed(0)
-    model = resume_demo.demo_model()
-    x, y = resume_demo.demo_data(200)
+    model = resume_demo.get_model()
+    x, y = resume_demo.get_data(200)
     model.fit(x, y, epochs=1, verbose=0)  # real optimizer state in the files
     return {
         "model": model,
@@ -64,7 +69,7 @@ def test_every_file_keraslab_writes_is_sealed(files):
     plain = files["folder"] / "plain.weights.h5"
     files["model"].save_weights(plain)  # plain Keras: no digest, still loads
     assert saving.verify_digest(plain) == "unverified"
-    saving.load_weights(resume_demo.demo_model(), plain)
+    saving.load_weights(resume_demo.get_model(), plain)
 
 
 def test_weights_fuzz_every_flip_and_truncation_raises(files, tmp_path):
@@ -77,7 +82,7 @@ def test_weights_fuzz_every_flip_and_truncation_raises(files, tmp_path):
         bad = tmp_path / "bad.weights.h5"
         bad.write_bytes(_flip(good, offset, bit) if kind == "flip" else good[:offset])
         try:
-            saving.load_weights(resume_demo.demo_model(), bad)
+            saving.load_weights(resume_demo.get_model(), bad)
         except CheckpointError as exc:
             assert str(bad) in str(exc)
         else:
@@ -114,7 +119,10 @@ CHILD = textwrap.dedent(
     """
     import resource, sys, time
     resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
-    from keraslab import saving, resume_demo, data
+    sys.path.insert(0, {tests!r})
+    from keraslab import saving, data
+    from resume_worker import load_script
+    resume_demo = load_script()
     from keraslab.results import write_result
     start = time.monotonic()
     try:
@@ -132,7 +140,7 @@ CHILD = textwrap.dedent(
 
 def run_limited(call: str, timeout: int = 180) -> dict:
     """Run ``call`` in a child under a 3 GiB address-space limit; its result: error, message, seconds, maxrss_mb."""
-    code = CHILD.format(limit=MEMORY_LIMIT, call=call)
+    code = CHILD.format(limit=MEMORY_LIMIT, call=call, tests=str(Path(__file__).parent))
     env = {key: value for key, value in os.environ.items() if key != RESULT_FILE_ENV}  # the child gets its own file
     child = run_child([sys.executable, "-c", code], env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=timeout)
     assert child.ok and child.result, (
@@ -145,7 +153,6 @@ def run_limited(call: str, timeout: int = 180) -> dict:
 def oversized_h5(path: Path, template: Path) -> Path:
     """The template's weights file, with one kernel replaced by a 3.7 GiB declaration that stores no data."""
     shutil.copyfile(template, path)
-    saving.integrity.seal  # noqa: B018  (the file is resealed below, as an attacker could)
     with h5py.File(path, "r+") as f:
         name = "layers/dense/vars/0" if "layers/dense/vars/0" in f else None
         if name is None:
@@ -160,7 +167,7 @@ def oversized_h5(path: Path, template: Path) -> Path:
 def test_oversized_weights_declaration_is_refused_within_seconds(files, tmp_path):
     bad = oversized_h5(tmp_path / "huge.weights.h5", files["weights"])
     assert bad.stat().st_size < 100_000
-    out = run_limited(f"saving.load_weights(resume_demo.demo_model(), {str(bad)!r})")
+    out = run_limited(f"saving.load_weights(resume_demo.get_model(), {str(bad)!r})")
     assert out["error"] == "CheckpointError" and "refused before loading" in out["message"], out
     assert "3.73 GiB" in out["message"] and "stores 0 bytes" in out["message"]
     assert out["seconds"] < 10

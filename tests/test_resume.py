@@ -1,15 +1,17 @@
-"""Kill training for real (SIGKILL, in subprocesses) and check that it resumes exactly.
+"""Kill lesson 06's training script for real (SIGKILL, in subprocesses) and check that it resumes exactly.
 
-Each trial kills a worker at a random point (seeded: KERASLAB_KILL_SEED, default 2026),
-restarts it, and checks the finished run against an uninterrupted one. The workers run the
-resume demo (keraslab.resume_demo) through keraslab.processes, and report what they did as JSON.
+Each trial kills the script (notebooks/scripts/resumable_training.py, through tests/resume_worker.py)
+at a random point (seeded: KERASLAB_KILL_SEED, default 2026) or at a named commit point, restarts it,
+and checks the finished run against an uninterrupted one, bit for bit.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -18,439 +20,305 @@ import keras
 import numpy as np
 import pytest
 
-from keraslab import resume, resume_demo, saving
+from keraslab import resume, saving
 from keraslab.processes import ChildResult, run_child, run_children
 from keraslab.results import RESULT_FILE_ENV
 from keraslab.saving import CheckpointError
 
+sys.path.insert(0, str(Path(__file__).parent))
+from resume_worker import load_script  # noqa: E402
+
 WORKER = Path(__file__).with_name("resume_worker.py")
+SCRIPT = load_script()
 EPOCHS = 12
-SAMPLES = 3000
 KILLS_PER_SEQUENCE = 4
 SEQUENCES = 5  # 5 x 4 = 20 kills
 SEED = int(os.environ.get("KERASLAB_KILL_SEED", "2026"))
 TIMEOUT = 240
 
 
-def worker_env(tmp: Path, **extra: str) -> dict:
-    env = {key: value for key, value in os.environ.items() if key != RESULT_FILE_ENV}  # each child: its own file
-    env.update(
-        KERASLAB_CHECKPOINTS_DIR=str(tmp / "checkpoints"),
-        KERASLAB_LOGS_DIR=str(tmp / "logs"),
-        TF_CPP_MIN_LOG_LEVEL="3",
-        OMP_NUM_THREADS="1",
-        TF_NUM_INTEROP_THREADS="1",
-        TF_NUM_INTRAOP_THREADS="1",
-        **extra,
-    )
+def worker_env(**extra: str) -> dict:
+    env = {key: value for key, value in os.environ.items() if key != RESULT_FILE_ENV}
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="1", TF_NUM_INTEROP_THREADS="1",
+               TF_NUM_INTRAOP_THREADS="1", **extra)
     return env
 
 
-def worker(*args: str) -> list[str]:
-    return [sys.executable, str(WORKER), *args]
+def train_args(folder: Path, fresh=False):
+    return [sys.executable, str(WORKER), "--", "--folder", str(folder), "--epochs", str(EPOCHS),
+            *(["--fresh"] if fresh else [])]
 
 
-def train_args(fresh=False):
-    return ["--", "--epochs", str(EPOCHS), "--samples", str(SAMPLES), *(["--fresh"] if fresh else [])]
+def report(child: ChildResult) -> dict:
+    """What the script printed: epochs already finished at its start, epochs it trained, whether it finished."""
+    start = [int(line.rsplit(" ", 1)[1]) for line in child.lines if line.startswith("epochs already finished:")]
+    done = [int(line.split()[1]) for line in child.lines if line.startswith("epoch ") and " done" in line]
+    return {"resumed_from": start[0] if start else None, "trained": len(done), "last_done": max(done, default=0),
+            "finished": any(line.startswith(f"finished {EPOCHS} epochs") for line in child.lines)}
 
 
-def run_to_end(tmp: Path, fresh=False) -> ChildResult:
-    child = run_child(worker(*train_args(fresh)), env=worker_env(tmp), timeout=TIMEOUT)
+def run_to_end(folder: Path, fresh=False) -> dict:
+    child = run_child(train_args(folder, fresh), env=worker_env(), timeout=TIMEOUT)
     assert child.ok, (child.lines[-20:], child.stderr_tail[-2000:])
-    return child
+    return report(child)
 
 
-def kill_when(tmp: Path, args: list[str], condition, delay: float = 0.0) -> ChildResult:
-    """Run a worker; SIGKILL it ``delay`` seconds after ``condition(its lines so far)`` first holds."""
-    ran = run_children(
-        [worker(*args)],
-        envs=[worker_env(tmp)],
-        timeout=TIMEOUT,
-        kill=(0, lambda lines: condition(lines[0])),
-        kill_delay=delay,
-    )
+def kill_when(argv: list[str], condition, delay: float = 0.0, env=None) -> ChildResult:
+    """Run the worker; SIGKILL it ``delay`` seconds after ``condition(its lines so far)`` first holds."""
+    ran = run_children([argv], envs=[env or worker_env()], timeout=TIMEOUT,
+                       kill=(0, lambda lines: condition(lines[0])), kill_delay=delay)
     assert not ran.timed_out, ran.children[0].lines[-20:]
     return ran.children[0]
 
 
 def epoch_reached(at_least: int):
-    """A kill condition: the worker printed ``epoch N done`` for some N >= ``at_least``."""
     return lambda lines: any(line.startswith("epoch ") and int(line.split()[1]) >= at_least for line in lines)
 
 
-def final_weights(tmp: Path) -> list[np.ndarray]:
-    model = resume_demo.demo_model()
-    saving.load_weights(model, tmp / "checkpoints" / "06_reliable" / "resume-demo" / "final.weights.h5")
-    return model.get_weights()
+def final_weights(folder: Path) -> list[np.ndarray]:
+    return saving.load_weights(SCRIPT.get_model(), folder / "final.weights.h5").get_weights()
+
+
+def check_finished_run(folder: Path, reference, note) -> None:
+    for got, want in zip(final_weights(folder), reference, strict=True):  # bit for bit
+        np.testing.assert_array_equal(got, want, err_msg=str(note))
+    best = saving.load_model(folder / "best.keras")
+    assert all(np.isfinite(w).all() for w in best.get_weights())
+    with open(folder / "training.csv", newline="") as f:
+        assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(EPOCHS)), note  # no replayed rows
+    assert sorted(p.name for p in folder.iterdir()) == ["backup", "best.keras", "final.weights.h5", "training.csv"]
+    assert sorted(p.name for p in (folder / "backup").iterdir()) == ["latest.weights.h5", "training_metadata.json"]
+    assert saving.read_json(folder / "backup" / "training_metadata.json") == {"epoch": EPOCHS, "batch": 0}
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("reference")
-    result = run_to_end(tmp, fresh=True).result
-    assert (result["resumed_from_epoch"], result["finished_epochs"], result["epochs_trained"]) == (0, EPOCHS, EPOCHS)
-    return final_weights(tmp)
-
-
-def kill_sequence(tmp: Path, rng: random.Random, log: list) -> None:
-    """Start, kill at a random moment of a random epoch, restart; KILLS_PER_SEQUENCE times."""
-    done = 0
-    for _ in range(KILLS_PER_SEQUENCE):
-        if done >= EPOCHS - 1:
-            break
-        kill_after = rng.randint(done, EPOCHS - 1)  # kill once an epoch >= this one finished, after a delay
-        delay = rng.uniform(0.0, 0.4)
-        child = kill_when(tmp, train_args(), epoch_reached(kill_after), delay)
-        killed = child.returncode == -signal.SIGKILL
-        log.append({"kill_after_epoch": kill_after, "delay": round(delay, 3), "killed": killed})
-        done = max(done, (child.result or {}).get("last_epoch_done", 0))
+    folder = tmp_path_factory.mktemp("reference") / "run"
+    assert run_to_end(folder, fresh=True) == {"resumed_from": 0, "trained": EPOCHS, "last_done": EPOCHS,
+                                              "finished": True}
+    return final_weights(folder)
 
 
 @pytest.mark.parametrize("sequence", range(SEQUENCES))
 def test_kill_and_resume_matches_uninterrupted(tmp_path, reference, sequence):
-    rng = random.Random(SEED * 100 + sequence)
-    log: list = []
-    kill_sequence(tmp_path, rng, log)
-    result = run_to_end(tmp_path).result
-    killed = sum(entry["killed"] for entry in log)
-    assert killed >= 1, log
-    assert result["finished_epochs"] == EPOCHS, (result, log)
-    # 1. the same final weights as the uninterrupted run, bit for bit
-    for got, want in zip(final_weights(tmp_path), reference, strict=True):
-        np.testing.assert_array_equal(got, want, err_msg=f"kills: {log}")
-    run_ck = tmp_path / "checkpoints" / "06_reliable" / "resume-demo"
-    # 2. a loadable best checkpoint
-    best = saving.load_model(run_ck / "best.keras")
-    assert all(np.isfinite(w).all() for w in best.get_weights())
-    # 3. one CSV row per epoch, in order, no replays
-    with open(tmp_path / "logs" / "06_reliable" / "resume-demo" / "training.csv", newline="") as f:
-        epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
-    assert epochs == list(range(EPOCHS)), (epochs, log)
-    # 4. the backup is gone after a finished run, and no temporary files are left behind
-    assert not (run_ck / "backup").exists()
-    assert sorted(p.name for p in run_ck.iterdir()) == ["best.keras", "final.weights.h5", "finished.weights.h5"]
-    print(f"sequence {sequence}: {killed} kills, log {log}")
+    rng, log, done, folder = random.Random(SEED * 100 + sequence), [], 0, tmp_path / "run"
+    for _ in range(KILLS_PER_SEQUENCE):
+        if done >= EPOCHS - 1:
+            break
+        kill_after, delay = rng.randint(done, EPOCHS - 1), rng.uniform(0.0, 0.4)
+        child = kill_when(train_args(folder), epoch_reached(kill_after), delay)
+        log.append({"kill_after_epoch": kill_after, "delay": round(delay, 3),
+                    "killed": child.returncode == -signal.SIGKILL})
+        done = max(done, report(child)["last_done"])
+    result = run_to_end(folder)
+    assert sum(entry["killed"] for entry in log) >= 1, log
+    assert result["finished"] and result["resumed_from"] + result["trained"] == EPOCHS, (result, log)
+    check_finished_run(folder, reference, log)
 
 
-# Every named commit and cleanup point of a run (saving.pause_point), with the occurrence to stop at.
+# Every commit point of a run, with the occurrence to stop at (tests/resume_worker.py pauses there).
 KILL_POINTS = [
-    "backup-weights-staged@3",  # epoch 3's backup weights sealed in their temporary folder
-    "backup-pending-written@3",  # ... and the pending metadata written: before commit point 1
-    "backup-weights-committed@3",  # between the two commit points
-    "backup-committed@3",  # epoch 3 fully committed
-    "before-replace:training_metadata.json.pending@3",
-    "before-replace:best.keras@2",  # a best-model checkpoint written, not yet committed
+    "before-replace:latest.weights.h5@3",  # epoch 3's backup written, not committed
+    "after-replace:latest.weights.h5@3",  # committed; Keras's JSON beside it still says epoch 2
+    "before-replace:training_metadata.json@3",
+    "before-replace:best.keras@2",  # a best-model checkpoint written, not committed
     "after-replace:best.keras@2",
-    "before-replace:finished.weights.h5",  # the end: final weights written, not committed
-    "finish-committed",  # finished marker committed, backup not yet removed
-    "cleanup-metadata-deleted",  # between the two deletions of the backup cleanup
-    "cleanup-done",  # backup removed, the demo's final.weights.h5 not yet written
+    "after-replace:latest.weights.h5@12",  # the last epoch backed up, final weights not yet written
     "before-replace:final.weights.h5",
     "after-replace:final.weights.h5",  # everything done: the restart is a rerun of a finished run
 ]
 
 
-def kill_at_point(tmp: Path, point: str, fresh: bool = True) -> ChildResult:
-    """Run a worker that stops at the named point (KERASLAB_PAUSE_AT) and SIGKILL it there."""
-    env = worker_env(tmp, KERASLAB_PAUSE_AT=point)
-    child = run_child(worker(*train_args(fresh)), env=env, timeout=TIMEOUT, kill_at="PAUSED ")
-    assert child.returncode == -signal.SIGKILL, f"never reached {point}: {child.lines[-10:]}"
-    return child
-
-
 @pytest.mark.parametrize("point", KILL_POINTS)
-def test_kill_at_every_commit_and_cleanup_point_restarts_by_itself(tmp_path, reference, point):
-    kill_at_point(tmp_path, point)
-    result = run_to_end(tmp_path).result  # no human step: just run it again
-    assert result["finished_epochs"] == EPOCHS, (point, result)
-    if point.startswith(("cleanup", "finish", "before-replace:final", "after-replace:final")):
-        assert result["already_finished"] and result["epochs_trained"] == 0, (point, result)  # no retraining
-    for got, want in zip(final_weights(tmp_path), reference, strict=True):
-        np.testing.assert_array_equal(got, want, err_msg=point)
-    run_ck = tmp_path / "checkpoints" / "06_reliable" / "resume-demo"
-    saving.load_model(run_ck / "best.keras")
-    with open(tmp_path / "logs" / "06_reliable" / "resume-demo" / "training.csv", newline="") as f:
-        assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(EPOCHS)), point
-    assert sorted(p.name for p in run_ck.iterdir()) == ["best.keras", "final.weights.h5", "finished.weights.h5"]
+def test_kill_at_every_commit_point_restarts_by_itself(tmp_path, reference, point):
+    folder = tmp_path / "run"
+    child = run_child(train_args(folder, fresh=True), env=worker_env(KERASLAB_PAUSE_AT=point), timeout=TIMEOUT,
+                      kill_at="PAUSED ")
+    assert child.returncode == -signal.SIGKILL, f"never reached {point}: {child.lines[-10:]}"
+    result = run_to_end(folder)  # no human step: just run it again
+    assert result["finished"], (point, result)
+    if point.endswith(("@12", "final.weights.h5")):
+        assert result["resumed_from"] == EPOCHS and result["trained"] == 0, (point, result)  # no retraining
+    check_finished_run(folder, reference, point)
 
 
-def kill_during_save(tmp: Path, *args: str, save_number: int = 2) -> None:
-    """SIGKILL the worker 0.2 s into its ``save_number``-th ``.keras`` save (``--slow-save`` makes each take 3 s)."""
+def kill_during_save(argv: list[str], save_number: int = 2) -> None:
+    """SIGKILL the worker 0.2 s into its ``save_number``-th ``.keras`` save (``--slow-save``: each takes 3 s)."""
 
     def saving_keras(lines):
         return sum(line.startswith("SAVING ") and line.split()[1].endswith(".keras") for line in lines) >= save_number
 
-    child = kill_when(tmp, ["--slow-save", *args], saving_keras, delay=0.2)
+    child = kill_when([argv[0], argv[1], "--slow-save", *argv[2:]], saving_keras, delay=0.2)
     assert child.returncode == -signal.SIGKILL, "the worker was not killed during a save"
 
 
 def test_kill_during_checkpoint_write_keeps_previous_file(tmp_path):
-    kill_during_save(tmp_path, *train_args(fresh=True))
-    best = tmp_path / "checkpoints" / "06_reliable" / "resume-demo" / "best.keras"
-    model = saving.load_model(best)  # the first save's file, whole
-    assert model.count_params() == resume_demo.demo_model().count_params()
-    # and the run resumes and finishes
-    assert run_to_end(tmp_path).result["finished_epochs"] == EPOCHS
+    folder = tmp_path / "run"
+    kill_during_save(train_args(folder, fresh=True))
+    assert saving.load_model(folder / "best.keras").count_params() == SCRIPT.get_model().count_params()
+    assert run_to_end(folder)["finished"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Keras's ModelCheckpoint writes in place: a kill mid-save truncates the previous checkpoint. "
-    "If this starts passing, Keras made saves atomic and keraslab's wrapper can go.",
-)
+@pytest.mark.xfail(strict=True, reason="Keras's ModelCheckpoint writes in place: a kill mid-save truncates the "
+                   "previous checkpoint. If this starts passing, Keras made saves atomic.")
 def test_plain_model_checkpoint_loses_the_previous_file(tmp_path):
     path = tmp_path / "plain.keras"
-    kill_during_save(tmp_path, "--plain", str(path))
+    kill_during_save([sys.executable, str(WORKER), "--plain", str(path)])
     keras.saving.load_model(path)
 
 
-def test_nan_stops_training_and_keeps_good_files(tmp_path, monkeypatch):
-    from keraslab import paths
+# ------------------------------------------------------------------ in-process
 
-    monkeypatch.setenv("KERASLAB_CHECKPOINTS_DIR", str(tmp_path / "ck"))
-    monkeypatch.setenv("KERASLAB_LOGS_DIR", str(tmp_path / "logs"))
-    x, y = resume_demo.demo_data(1000)
-    model = resume_demo.demo_model()
+
+def callbacks(folder: Path, patience=None, delete_checkpoint=True):
+    checkpoint = resume.AtomicModelCheckpoint(str(folder / "best.keras"), save_best_only=True)
+    es = None if patience is None else keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
+    log = folder / "training.csv"
+    backup = resume.SafeBackupAndRestore(folder / "backup", checkpoint=checkpoint, early_stopping=es, csv_log=log,
+                                         delete_checkpoint=delete_checkpoint)
+    return [keras.callbacks.TerminateOnNaN(raise_error=True), checkpoint, *([es] if es else []),
+            keras.callbacks.CSVLogger(str(log), append=True), backup]
+
+
+def fit(folder: Path, epochs=EPOCHS, samples=3000, extra=(), **kw):
+    keras.utils.set_random_seed(42)
+    folder.mkdir(parents=True, exist_ok=True)
+    x, y = SCRIPT.get_data(samples)
+    model = SCRIPT.get_model()
+    cbs = callbacks(folder, **kw)
+    history = model.fit(x, y, validation_split=0.2, epochs=epochs, verbose=0, shuffle=False,
+                        callbacks=[*extra[:1], *cbs, *extra[1:]])
+    return model, cbs[-1], history
+
+
+def test_nan_stops_training_and_keeps_good_files(tmp_path):
+    x, y = SCRIPT.get_data(1000)
+    model = SCRIPT.get_model()
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
-    run = paths.new_run("06_reliable", "nan")
     explode = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e30 if epoch >= 2 else 0.01)
     with pytest.raises(RuntimeError, match="NaN or Inf loss encountered"):
-        model.fit(
-            x, y, validation_split=0.2, epochs=5, verbose=0, callbacks=[explode, *resume.resumable_callbacks(run)]
-        )
-    best = saving.load_model(run.checkpoint_dir / "best.keras")
-    assert all(np.isfinite(w).all() for w in best.get_weights())
-    backup = run.checkpoint_dir / "backup"
-    assert sorted(p.name for p in backup.iterdir()) == ["latest.weights.h5", "training_metadata.json"]
-    assert saving.read_json(backup / "training_metadata.json")["epoch"] == 2
-
-
-def backup_folder(tmp: Path) -> Path:
-    run_child(worker(*train_args(fresh=True)), env=worker_env(tmp), timeout=TIMEOUT, kill_at="epoch 3 done")
-    return tmp / "checkpoints" / "06_reliable" / "resume-demo" / "backup"
+        model.fit(x, y, validation_split=0.2, epochs=5, verbose=0, callbacks=[explode, *callbacks(tmp_path)])
+    assert all(np.isfinite(w).all() for w in saving.load_model(tmp_path / "best.keras").get_weights())
+    assert saving.read_json(tmp_path / "backup" / "training_metadata.json")["epoch"] == 2
 
 
 @pytest.fixture(scope="module")
 def interrupted(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("interrupted")
-    folder = backup_folder(tmp)
-    assert (folder / "training_metadata.json").exists()
-    return tmp
+    folder = tmp_path_factory.mktemp("interrupted") / "run"
+    run_child(train_args(folder, fresh=True), env=worker_env(), timeout=TIMEOUT, kill_at="epoch 3 done")
+    assert (folder / "backup" / "training_metadata.json").exists()
+    return folder
 
 
-def resume_in_process(tmp: Path, monkeypatch):
-    from keraslab import paths
-
-    monkeypatch.setenv("KERASLAB_CHECKPOINTS_DIR", str(tmp / "checkpoints"))
-    monkeypatch.setenv("KERASLAB_LOGS_DIR", str(tmp / "logs"))
-    x, y = resume_demo.demo_data(SAMPLES)
-    model = resume_demo.demo_model()
-    run = paths.new_run("06_reliable", "resume-demo", fresh=False)
-    model.fit(x, y, validation_split=0.2, epochs=EPOCHS, verbose=0, callbacks=resume.resumable_callbacks(run))
+@pytest.fixture
+def copy(tmp_path, interrupted):
+    shutil.copytree(interrupted, tmp_path / "run")
+    return tmp_path / "run"
 
 
-@pytest.mark.parametrize(
-    "damage, message",
-    [
-        (lambda f: f.write_text(f.read_text()[:10]), r"training_metadata\.json: truncated or corrupt JSON"),
-        (lambda f: f.with_name("latest.weights.h5").write_bytes(b"junk"), "SHA-256 differs"),
-        (lambda f: _flip(f.with_name("latest.weights.h5")), "SHA-256 differs"),
-        (lambda f: (_flip(f.with_name("latest.weights.h5")), f.unlink()), "does not match the digest keraslab sealed"),
-    ],
-    ids=["truncated-metadata", "corrupt-weights", "flipped-weights", "flipped-weights-no-metadata"],
-)
-def test_damaged_backup_is_a_clear_error(tmp_path, interrupted, monkeypatch, damage, message):
-    import shutil
-
-    shutil.copytree(interrupted, tmp_path, dirs_exist_ok=True)
-    meta = tmp_path / "checkpoints" / "06_reliable" / "resume-demo" / "backup" / "training_metadata.json"
-    damage(meta)
-    with pytest.raises(CheckpointError, match=message) as e:
-        resume_in_process(tmp_path, monkeypatch)
-    assert "Delete" in str(e.value) or "delete" in str(e.value)
-
-
-def _flip(path: Path, offset: int | None = None) -> None:
+def _flip(path: Path) -> None:
     data = bytearray(path.read_bytes())
-    data[len(data) // 2 if offset is None else offset] ^= 0b0000_0100
+    data[len(data) // 2] ^= 0b0000_0100
     path.write_bytes(bytes(data))
 
 
-def _capture_callbacks(monkeypatch) -> list:
-    captured: list = []
-    original = resume.resumable_callbacks
-
-    def capture(run, **kw):
-        captured[:] = original(run, **kw)
-        return captured
-
-    monkeypatch.setattr(resume, "resumable_callbacks", capture)
-    return captured
-
-
-def test_metadata_without_weights_starts_over_by_itself(tmp_path, interrupted, monkeypatch, capsys):
-    """What a kill during Keras's own backup cleanup left (metadata only): no human step, a clean restart."""
-    import shutil
-
-    shutil.copytree(interrupted, tmp_path, dirs_exist_ok=True)
-    folder = tmp_path / "checkpoints" / "06_reliable" / "resume-demo" / "backup"
-    (folder / "latest.weights.h5").unlink()
-    cbs = _capture_callbacks(monkeypatch)
-    resume_in_process(tmp_path, monkeypatch)
-    assert "training starts over from epoch 0" in capsys.readouterr().out
-    assert cbs[-1].resumed_from_epoch == 0 and cbs[-1].epochs_done == EPOCHS
+@pytest.mark.parametrize("damage, message", [
+    (lambda b: (b / "latest.weights.h5").write_bytes(b"junk"), "not an HDF5 file"),
+    (lambda b: _flip(b / "latest.weights.h5"), "SHA-256 does not match"),
+    (lambda b: (b / "latest.weights.h5").write_bytes((b / "latest.weights.h5").read_bytes()[:5000]), "truncated"),
+], ids=["junk-weights", "flipped-weights", "truncated-weights"])
+def test_damaged_backup_is_a_clear_error(copy, damage, message):
+    damage(copy / "backup")
+    with pytest.raises(CheckpointError, match=message) as e:
+        fit(copy)
+    assert "latest.weights.h5" in str(e.value) and f"delete {copy / 'backup'} to start over" in str(e.value)
 
 
-def test_weights_without_metadata_rebuild_it(tmp_path, interrupted, monkeypatch):
-    """The backup weights carry their own metadata, sealed inside: a lost JSON is rebuilt, progress kept."""
-    import shutil
-
-    shutil.copytree(interrupted, tmp_path, dirs_exist_ok=True)
-    folder = tmp_path / "checkpoints" / "06_reliable" / "resume-demo" / "backup"
-    epoch = saving.read_json(folder / "training_metadata.json")["epoch"]
-    (folder / "training_metadata.json").unlink()
-    cbs = _capture_callbacks(monkeypatch)
-    resume_in_process(tmp_path, monkeypatch)
-    assert cbs[-1].resumed_from_epoch == epoch >= 2
+def test_damaged_or_stale_metadata_is_rewritten_from_the_backup(copy):
+    epoch = saving.read_json(copy / "backup" / "training_metadata.json")["epoch"]
+    (copy / "backup" / "training_metadata.json").write_text('{"epoch": ')  # the JSON is for people; the sealed
+    _, backup, history = fit(copy, epochs=epoch, delete_checkpoint=False)  # backup file carries its own state
+    assert backup.resumed_from_epoch == epoch and history.history == {}
+    assert saving.read_json(copy / "backup" / "training_metadata.json") == {"epoch": epoch, "batch": 0}
 
 
-def test_finished_run_rerun_returns_its_result(tmp_path, monkeypatch, capsys):
-    from keraslab import paths
+def test_metadata_without_weights_starts_over_by_itself(copy, capsys):
+    (copy / "backup" / "latest.weights.h5").unlink()
+    _, backup, _ = fit(copy, epochs=2)
+    assert "training starts over from epoch 0" in capsys.readouterr().out and backup.resumed_from_epoch == 0
 
-    monkeypatch.setenv("KERASLAB_CHECKPOINTS_DIR", str(tmp_path / "checkpoints"))
-    monkeypatch.setenv("KERASLAB_LOGS_DIR", str(tmp_path / "logs"))
-    x, y = resume_demo.demo_data(600)
 
-    def fit(epochs=3):
-        keras.utils.set_random_seed(1)
-        model = resume_demo.demo_model()
-        run = paths.new_run("06_reliable", "finished", fresh=False)
-        cbs = resume.resumable_callbacks(run, tensorboard=False)
-        history = model.fit(x, y, validation_split=0.2, epochs=epochs, verbose=0, shuffle=False, callbacks=cbs)
-        return model, cbs[-1], history, run
-
-    first, backup, history, run = fit()
-    assert len(history.history["loss"]) == 3 and not backup.already_finished
-    assert resume.read_finished(run.checkpoint_dir) == {"epochs_done": 3, "epochs_requested": 3, "stopped_early": False}
-    csv_before = (run.log_dir / "training.csv").read_text()
-    again, backup, history, _ = fit()
-    assert backup.already_finished and backup.epochs_done == 3 and history.history == {}
-    assert "this run already finished (3 epochs)" in capsys.readouterr().out
-    for got, want in zip(again.get_weights(), first.get_weights(), strict=True):
-        np.testing.assert_array_equal(got, want)
-    for got, want in zip(again.optimizer.variables, first.optimizer.variables, strict=True):
+def test_finished_run_rerun_trains_nothing(tmp_path):
+    first, backup, history = fit(tmp_path, epochs=3, samples=600, delete_checkpoint=False)
+    csv_before = (tmp_path / "training.csv").read_text()
+    again, backup, history = fit(tmp_path, epochs=3, samples=600, delete_checkpoint=False)
+    assert backup.resumed_from_epoch == 3 and history.history == {}
+    for got, want in zip(again.weights + again.optimizer.variables, first.weights + first.optimizer.variables,
+                         strict=True):
         np.testing.assert_array_equal(got.numpy(), want.numpy())
-    assert (run.log_dir / "training.csv").read_text() == csv_before  # the log of the finished run is kept
-    with pytest.raises(CheckpointError, match=r"already finished its 3 epochs; this fit asks for 5.*fresh=True"):
-        fit(epochs=5)
+    assert (tmp_path / "training.csv").read_text() == csv_before
 
 
-def test_stale_temporaries_are_swept_and_never_look_like_checkpoints(tmp_path, monkeypatch):
-    from keraslab import paths
-
-    monkeypatch.setenv("KERASLAB_CHECKPOINTS_DIR", str(tmp_path / "checkpoints"))
-    run = paths.new_run("06_reliable", "litter")
-    (run.checkpoint_dir / ".best.keras.tmp-abcd1234.keras").write_bytes(b"")  # what older versions left
-    (run.checkpoint_dir / ".best.keras.tmp-efgh5678").mkdir()  # what a kill leaves now
-    (run.checkpoint_dir / ".best.keras.tmp-efgh5678" / "best.keras").write_bytes(b"PK\x03\x04 half")
-    (run.checkpoint_dir / "backup").mkdir()
-    (run.checkpoint_dir / "backup" / ".latest.weights.h5.tmp-x1").mkdir()
-    x, y = resume_demo.demo_data(300)
-    model = resume_demo.demo_model()
-    model.fit(x, y, validation_split=0.2, epochs=2, verbose=0, callbacks=resume.resumable_callbacks(run))
-    assert sorted(p.name for p in run.checkpoint_dir.iterdir()) == ["best.keras", "finished.weights.h5"]
-    assert [p.name for p in run.checkpoint_dir.glob("*.keras")] == ["best.keras"]
+def test_stale_temporaries_are_swept_and_never_look_like_checkpoints(tmp_path):
+    (tmp_path / ".best.keras.tmp-efgh5678").mkdir(parents=True)  # what a kill mid-save leaves
+    (tmp_path / ".best.keras.tmp-efgh5678" / "best.keras").write_bytes(b"PK\x03\x04 half")
+    (tmp_path / "backup" / ".latest.weights.h5.tmp-x1").mkdir(parents=True)
+    fit(tmp_path, epochs=2, samples=300)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "training.csv"]
 
 
-def test_early_stopping_run_resumed_after_it_stopped_does_not_train_on(tmp_path, monkeypatch):
-    """Killed after early stopping decided to stop, before the finish: the restart must not train on."""
-    import shutil
+class Stall(keras.callbacks.Callback):  # val_loss stops improving after epoch 1: early stopping after epoch 4
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_loss"] = 1.0 - 0.1 * min(epoch, 1)
 
-    from keraslab import paths
 
-    monkeypatch.setenv("KERASLAB_CHECKPOINTS_DIR", str(tmp_path / "checkpoints"))
-    monkeypatch.setenv("KERASLAB_LOGS_DIR", str(tmp_path / "logs"))
-    x, y = resume_demo.demo_data(600)
+class Crash(keras.callbacks.Callback):
+    def __init__(self, when):
+        super().__init__()
+        self.when = when
 
-    class Stall(keras.callbacks.Callback):  # val_loss stops improving after epoch 2: early stopping after epoch 4
-        def on_epoch_end(self, epoch, logs=None):
-            logs["val_loss"] = 1.0 - 0.1 * min(epoch, 1)
+    def on_epoch_end(self, epoch, logs=None):
+        if self.when(epoch, self.model):
+            raise KeyboardInterrupt("killed")
 
-    class Crash(keras.callbacks.Callback):  # after the backup of the stopping epoch, before the finish
-        def on_epoch_end(self, epoch, logs=None):
-            if self.model.stop_training:
-                raise KeyboardInterrupt("killed")
 
-    def fit(crash=False):
-        keras.utils.set_random_seed(3)
-        model = resume_demo.demo_model()
-        run = paths.new_run("06_reliable", "es-stop", fresh=False)
-        cbs = [Stall(), *resume.resumable_callbacks(run, patience=2, tensorboard=False)]
-        if crash:
-            cbs.append(Crash())
-        model.fit(x, y, validation_split=0.2, epochs=10, verbose=0, shuffle=False, callbacks=cbs)
-        return model, cbs[-1], run
-
+@pytest.mark.parametrize("when", [lambda epoch, model: model.stop_training, lambda epoch, model: epoch == 2],
+                         ids=["after-the-stop", "before-the-stop"])
+def test_early_stopping_state_survives_a_resume(tmp_path, when):
     with pytest.raises(KeyboardInterrupt):
-        fit(crash=True)
-    resumed, backup, run = fit()
-    assert backup.resumed_from_epoch == 4 and backup.epochs_done == 4
-    assert resume.read_finished(run.checkpoint_dir)["stopped_early"] is True
-    with open(run.log_dir / "training.csv", newline="") as f:
-        assert [int(row["epoch"]) for row in csv.DictReader(f)] == [0, 1, 2, 3]
-    shutil.rmtree(tmp_path / "checkpoints")  # the uninterrupted run, for comparison
-    shutil.rmtree(tmp_path / "logs")
-    straight, backup, _ = fit()
-    assert backup.epochs_done == 4 and backup.resumed_from_epoch == 0
-    for got, want in zip(resumed.get_weights(), straight.get_weights(), strict=True):
+        fit(tmp_path / "a", epochs=10, samples=600, patience=2, extra=(Stall(), Crash(when)))
+    resumed, backup, history = fit(tmp_path / "a", epochs=10, samples=600, patience=2, extra=(Stall(),))
+    straight, _, _ = fit(tmp_path / "b", epochs=10, samples=600, patience=2, extra=(Stall(),))
+    with open(tmp_path / "a" / "training.csv", newline="") as f:
+        assert [int(row["epoch"]) for row in csv.DictReader(f)] == [0, 1, 2, 3]  # stopped after epoch 4
+    for got, want in zip(resumed.get_weights(), straight.get_weights(), strict=True):  # the best epoch's weights
         np.testing.assert_array_equal(got, want)
 
 
-def test_half_committed_backup_is_completed(tmp_path, interrupted, monkeypatch):
-    """Killed between the two os.replace calls: new weights, old metadata, pending file present."""
-    import json
-    import shutil
-
-    shutil.copytree(interrupted, tmp_path, dirs_exist_ok=True)
-    folder = tmp_path / "checkpoints" / "06_reliable" / "resume-demo" / "backup"
-    meta = json.loads((folder / "training_metadata.json").read_text())
-    # simulate: the pending metadata describes the weights now in place, the committed one is stale
-    stale = dict(meta, epoch=meta["epoch"] - 1, weights_sha256="0" * 64)
-    (folder / "training_metadata.json.pending").write_text(json.dumps(meta))
-    (folder / "training_metadata.json").write_text(json.dumps(stale))
-    callbacks = None
-
-    def capture(run, **kw):
-        nonlocal callbacks
-        callbacks = original(run, **kw)
-        return callbacks
-
-    original = resume.resumable_callbacks
-    monkeypatch.setattr(resume, "resumable_callbacks", capture)
-    resume_in_process(tmp_path, monkeypatch)
-    assert callbacks[-1].resumed_from_epoch == meta["epoch"]
-
-
-def test_unbuilt_model_gets_a_clear_error(tmp_path, monkeypatch):
-    from keraslab import paths
-
-    monkeypatch.setenv("KERASLAB_CHECKPOINTS_DIR", str(tmp_path))
+def test_unbuilt_model_gets_a_clear_error(tmp_path):
     model = keras.Sequential([keras.layers.Dense(2)])
     model.compile(optimizer="adam", loss="mse")
-    run = paths.new_run("06_reliable", "unbuilt")
-    with pytest.raises(ValueError, match=r"needs a built model: call model\.build"):
-        model.fit(np.zeros((4, 3)), np.zeros((4, 2)), epochs=1, verbose=0, callbacks=resume.resumable_callbacks(run))
+    backup = resume.SafeBackupAndRestore(tmp_path / "backup")
+    backup.set_model(model)
+    with pytest.raises(ValueError, match=r"needs a built model: start it with keras.Input or call model\.build"):
+        backup.on_train_begin()  # what fit() on TensorFlow calls before the first step builds the model
 
 
-def test_truncate_csv_keeps_earlier_epochs_and_appends_after(tmp_path):
-    from keraslab.resume import _truncate_csv
-
+def test_cut_csv_keeps_earlier_epochs_and_appends_after(tmp_path):
     path = tmp_path / "training.csv"
     path.write_text("epoch,loss\n0,0.9\n1,0.5\n2,0.4\n3,0.3\n")
     with open(path, "a") as appender:  # CSVLogger holds the file open in append mode
-        _truncate_csv(path, keep_below_epoch=2)
+        resume._cut_csv(path, 2)
         appender.write("2,0.41\n")
     assert path.read_text() == "epoch,loss\n0,0.9\n1,0.5\n2,0.41\n"
-    _truncate_csv(path, keep_below_epoch=0)
+    resume._cut_csv(path, 0)
     assert path.read_text() == "epoch,loss\n"
-    _truncate_csv(tmp_path / "missing.csv", keep_below_epoch=1)  # nothing to do
+
+
+def test_backup_state_is_sealed_inside_the_backup_file(copy):
+    import h5py
+
+    with h5py.File(copy / "backup" / "latest.weights.h5", "r") as f:
+        state = json.loads(f.attrs["keraslab_backup"])
+    assert state["epoch"] >= 3 and "checkpoint_best" in state
+    assert saving.verify_digest(copy / "backup" / "latest.weights.h5") == "verified"
