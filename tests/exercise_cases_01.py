@@ -24,7 +24,7 @@ TABLE: dict[str, tuple[str, str, str]] = {
 # exercise id -> [(source that defines the answer's name, a phrase the feedback must contain)]
 WRONG: dict[str, list[tuple[str, str]]] = {
     "01.1": [("stop_epoch = 7", "strictly better"), ("stop_epoch = 5", "counts from 0"),
-             ("stop_epoch = 'six'", "not a whole number")],
+             ("stop_epoch = 'six'", "not a whole number"), ("stop_epoch = 3", "the best epoch")],
     "01.2": [
         ('checkpoint_files = ["model-01-0.7083.keras", "model-02-0.7083.keras", "model-03-0.9167.keras", '
          '"model-05-1.0000.keras"]', "epoch 2 writes no file"),
@@ -86,6 +86,15 @@ WRONG: dict[str, list[tuple[str, str]]] = {
         def make_checkpoint(folder):
             return keras.callbacks.ModelCheckpoint(os.path.join(folder, "best.keras"), monitor="val_accuracy")
         """, "save_best_only=True"),
+        ("""
+        def make_checkpoint(folder):
+            return keras.callbacks.ModelCheckpoint(os.path.join(folder, "best.weights.h5"), monitor="val_accuracy",
+                                                   save_weights_only=True, save_best_only=True)
+        """, "does not end in .keras"),
+        ("""
+        def make_checkpoint(folder):
+            return keras.callbacks.EarlyStopping(monitor="val_accuracy")
+        """, "not a ModelCheckpoint"),
     ],
 }
 
