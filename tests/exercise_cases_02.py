@@ -13,19 +13,22 @@ SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 
 # exercise id -> (solution file stem, the answer's name, the placeholder a notebook cell starts with)
 TABLE: dict[str, tuple[str, str, str]] = {
-    "02.1": ("02_mnist_callbacks", "rate_epoch_8", "rate_epoch_8 = ...  # a float"),
+    "02.1": ("02_mnist_callbacks", "rate_epoch_15", "rate_epoch_15 = ...  # a float"),
     "02.2": ("02_mnist_callbacks", "plateau_rate", "plateau_rate = ...  # a float"),
     "02.3": ("02_mnist_callbacks", "halve_every_3",
              "def halve_every_3(epoch, lr):\n    ...  # your code here: return the rate for this epoch"),
-    "02.4": ("02_mnist_callbacks", "make_weights_checkpoint",
-             "def make_weights_checkpoint(folder):\n    ...  # your code here: return a ModelCheckpoint"),
+    "02.4": ("02_mnist_callbacks", "best_epoch",
+             "def best_epoch(csv_path):\n    ...  # your code here: return (epoch, learning_rate)"),
 }
 
 
 # exercise id -> [(source that defines the answer's name, a phrase the feedback must contain)]
 WRONG: dict[str, list[tuple[str, str]]] = {
-    "02.1": [("rate_epoch_8 = 0.01 * math.exp(-0.4)", "9th epoch"), ("rate_epoch_8 = 0.01", "first 5 epochs"),
-             ("rate_epoch_8 = 0.01 * math.exp(-0.8)", "decay in every epoch")],
+    "02.1": [("rate_epoch_15 = 0.05 * math.exp(-0.9)", "14th epoch"), ("rate_epoch_15 = 0.05", "not below 0.05"),
+             ("rate_epoch_15 = 0.05 * math.exp(-1.5)", "decay in every epoch"),
+             ("rate_epoch_15 = 0.05 * math.exp(-1.1)", "16th epoch"),
+             ("rate_epoch_15 = 0.01 * math.exp(-1.0)", "this run starts at 0.05"),
+             ("rate_epoch_15 = 0.05 * math.exp(-0.3)", "not the rate of the 15th epoch (3 decays)")],
     "02.2": [("plateau_rate = 0.00025", "only equals the best"), ("plateau_rate = 0.0005", "halved 1 time")],
     "02.3": [
         ("""
@@ -43,19 +46,54 @@ WRONG: dict[str, list[tuple[str, str]]] = {
     ],
     "02.4": [
         ("""
-        def make_weights_checkpoint(folder):
-            return keras.callbacks.ModelCheckpoint(os.path.join(folder, "best.keras"), save_best_only=True)
-        """, "saves the whole model"),
+        def best_epoch(csv_path):
+            import csv
+            with open(csv_path, newline="") as f:
+                rows = list(csv.DictReader(f))
+            best = min(rows, key=lambda row: float(row["val_loss"]))
+            return int(float(best["epoch"])), float(best["learning_rate"])
+        """, "counts from 0"),
         ("""
-        def make_weights_checkpoint(folder):
-            return keras.callbacks.ModelCheckpoint(os.path.join(folder, "best.weights.h5"), monitor="val_accuracy",
-                                                   save_weights_only=True, save_best_only=True)
-        """, "monitors 'val_accuracy'"),
+        def best_epoch(csv_path):
+            import csv
+            with open(csv_path, newline="") as f:
+                rows = list(csv.DictReader(f))
+            best = min(rows, key=lambda row: float(row["val_loss"]))
+            return best["epoch"], best["learning_rate"]
+        """, "not a pair of numbers"),
         ("""
-        def make_weights_checkpoint(folder):
-            return keras.callbacks.ModelCheckpoint(os.path.join(folder, "best.ckpt"), save_weights_only=True,
-                                                   save_best_only=True)
-        """, "raised ValueError"),
+        def best_epoch(csv_path):
+            import csv
+            with open(csv_path, newline="") as f:
+                rows = list(csv.DictReader(f))
+            best = min(rows, key=lambda row: float(row["loss"]))
+            return int(float(best["epoch"])) + 1, float(best["learning_rate"])
+        """, "lowest training loss"),
+        ("""
+        def best_epoch(csv_path):
+            import csv
+            with open(csv_path, newline="") as f:
+                rows = list(csv.DictReader(f))
+            lowest = min(float(row["val_loss"]) for row in rows)
+            i = max(i for i, row in enumerate(rows) if float(row["val_loss"]) == lowest)
+            return i + 1, float(rows[i]["learning_rate"])
+        """, "a tie is no improvement"),
+        ("""
+        def best_epoch(csv_path):
+            import csv
+            with open(csv_path, newline="") as f:
+                rows = list(csv.DictReader(f))
+            best = min(rows, key=lambda row: float(row["val_loss"]))
+            return int(float(best["epoch"])) + 1, float(rows[-1]["learning_rate"])
+        """, "same row as the lowest val_loss"),
+        ("""
+        def best_epoch(csv_path):
+            import csv
+            with open(csv_path, newline="") as f:
+                rows = list(csv.DictReader(f))
+            best = max(rows, key=lambda row: float(row["val_loss"]))
+            return int(float(best["epoch"])) + 1, float(best["learning_rate"])
+        """, "highest val_loss"),
     ],
 }
 
@@ -65,10 +103,14 @@ def test_answer_02_1_matches_course_schedule():
     def schedule(epoch, lr):  # lesson 02's schedule: keep the rate for 5 epochs, then decay it by exp(-0.1)
         return float(lr) if epoch < 5 else float(lr * math.exp(-0.1))
 
-    lr = 0.01
-    for epoch in range(8):  # the rate set at the start of the 8th epoch (epoch=7)
-        lr = schedule(epoch, lr)
-    assert math.isclose(lr, solutions("02_mnist_callbacks")["rate_epoch_8"], rel_tol=1e-9)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05), loss="mse")
+    scheduler = keras.callbacks.LearningRateScheduler(schedule)
+    scheduler.set_model(model)
+    for epoch in range(15):  # the rate set at the start of the 15th epoch (epoch=14)
+        scheduler.on_epoch_begin(epoch)
+    rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    assert math.isclose(rate, solutions("02_mnist_callbacks")["rate_epoch_15"], rel_tol=1e-5)
 
 
 
@@ -79,3 +121,22 @@ def test_answer_02_2_matches_reduce_lr_on_plateau():
     _scripted(plateau, [{"val_loss": v} for v in [0.30, 0.25, 0.26, 0.27, 0.24, 0.24]], model)
     rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     assert math.isclose(rate, solutions("02_mnist_callbacks")["plateau_rate"], rel_tol=1e-5)
+
+
+def test_answer_02_4_matches_a_real_fit_log(tmp_path):
+    """The solution reads a log that fit() itself wrote with ReduceLROnPlateau and CSVLogger, as lesson 02 does."""
+    import numpy as np
+
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5), loss="mse")
+    path = tmp_path / "training.csv"
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1)
+    history = model.fit(x[:48], x[:48, :1] * 3, validation_data=(x[48:], x[48:, :1] * 3), epochs=8, verbose=0,
+                        callbacks=[plateau, keras.callbacks.CSVLogger(str(path))])
+    val_loss = history.history["val_loss"]
+    best = val_loss.index(min(val_loss))
+    epoch, rate = solutions("02_mnist_callbacks")["best_epoch"](path)
+    assert epoch == best + 1
+    assert math.isclose(rate, history.history["learning_rate"][best], rel_tol=1e-6)

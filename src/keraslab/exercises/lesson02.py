@@ -2,86 +2,71 @@
 
 from __future__ import annotations
 
+import csv
 import math
+import tempfile
+from pathlib import Path
 
 import keras
 import numpy as np
 
 from keraslab.exercises._core import (
     _correct,
+    _epoch_logs,
     _exercise,
     _fmt,
     _learner_function,
     _number,
     _rate,
+    _returned,
     _run,
+    _script,
     _tiny_model,
     _unsolved,
     _wrong,
 )
-from keraslab.exercises.lesson01 import _check_checkpoint
 
-__all__ = [
-    "check_02_schedule_rate", "check_02_plateau_rate", "check_02_halving_schedule", "check_02_weights_checkpoint",
-]
+__all__ = ["check_02_schedule_rate", "check_02_plateau_rate", "check_02_halving_schedule", "check_02_best_epoch"]
 
 
-@_exercise("02.1", "question", "The course schedule's learning rate at epoch 8")
+@_exercise("02.1", "question", "The course schedule from another starting rate")
 def check_02_schedule_rate(answer=...):
-    """Question: ``LearningRateScheduler(schedule)`` with lesson 02's schedule starts at
-    0.01. What is the learning rate during the 8th epoch (``epoch=7`` for Keras)?
+    """Question: ``LearningRateScheduler(schedule)`` with lesson 02's schedule and
+    ``SGD(learning_rate=0.05)``: what is the rate during the 15th epoch (``epoch=14``)?
 
     Args:
         answer: the learning rate, a float (4 significant digits are enough).
 
-    Example:
-
-    >>> check_02_schedule_rate(0.01)
-    ❌ Not yet: 0.01 is the rate of the first 5 epochs only.
-       Hint: from the 6th epoch on (epoch=5), every epoch multiplies the rate by exp(-0.1).
-    False
+    Example: ``exercises.check_02_schedule_rate(answer)`` prints the verdict.
     """
     rate = _number(answer, "a learning rate (a float)")
-    expected = 0.01 * math.exp(-0.3)
-    if math.isclose(rate, expected, rel_tol=2e-3):
-        raise _correct(f"epochs 1-5 keep 0.01, then epochs 6, 7 and 8 each multiply it by exp(-0.1): "
-                       f"0.01 * exp(-0.3) = {_rate(expected)}.")
-    if math.isclose(rate, 0.01, rel_tol=1e-6):
-        raise _wrong("0.01 is the rate of the first 5 epochs only.",
-                     "from the 6th epoch on (epoch=5), every epoch multiplies the rate by exp(-0.1).")
-    if rate <= 0 or rate > 0.01:
-        raise _wrong(f"{rate:g} cannot come from the schedule: it only keeps or lowers 0.01.",
-                     "the rate is 0.01 * exp(-0.1 * k), k = the number of decays so far.")
-    decays = -math.log(rate / 0.01) / 0.1
-    k = round(decays)
-    if abs(decays - k) < 0.02:
-        why = {
-            4: "that is the rate of the 9th epoch (epoch=8): the 8th epoch is Keras's epoch=7.",
-            2: "that is the rate of the 7th epoch.",
-            7: "you applied the decay from the 1st epoch; the schedule keeps the rate for the first 5 epochs.",
-            8: "you applied the decay in every epoch; the schedule keeps the rate for the first 5 epochs.",
-        }
-        raise _wrong(f"{_rate(rate)} is 0.01 * exp(-0.1 * {k}), {k} decays; by the 8th epoch there have been 3.",
-                     why.get(k, "decays happen at the start of epochs 6, 7 and 8 (Keras's epoch=5, 6, 7)."))
-    raise _wrong(f"{_rate(rate)} is not the rate of the 8th epoch.",
-                 "the rate is 0.01 for 5 epochs, then multiplied by exp(-0.1) once per epoch.")
-
-
-_PLATEAU_VAL_LOSS = [0.30, 0.25, 0.26, 0.27, 0.24, 0.24]
+    if math.isclose(rate, 0.05 * math.exp(-1.0), rel_tol=2e-3):
+        raise _correct(f"epochs 1-5 keep 0.05, then epochs 6 to 15 each multiply it by exp(-0.1): 10 decays, "
+                       f"0.05 * exp(-1) = {_rate(rate)}.")
+    if not 0 < rate < 0.05 or math.isclose(rate, 0.05, rel_tol=1e-6):
+        raise _wrong(f"{rate:g} is not below 0.05, the starting rate.", "from the 6th epoch on (epoch=5), every "
+                     "epoch multiplies the rate by exp(-0.1).")
+    if rate <= 0.01 * (1 + 1e-6):
+        raise _wrong(f"{_rate(rate)} is at most 0.01, the lesson's starting rate; this run starts at 0.05.",
+                     "the schedule multiplies whatever rate the optimizer has: start from 0.05.")
+    k = round(decays := -math.log(rate / 0.05) / 0.1)
+    why = {9: "that is the rate of the 14th epoch (epoch=13): the 15th epoch is Keras's epoch=14.",
+           11: "that is the rate of the 16th epoch: the 15th epoch is Keras's epoch=14.",
+           14: "you applied the decay from the 2nd epoch on; the schedule keeps the rate for the first 5 epochs.",
+           15: "you applied the decay in every epoch; the schedule keeps the rate for the first 5 epochs."}
+    raise _wrong(f"{_rate(rate)} is not the rate of the 15th epoch" + (f" ({k} decays)." if abs(decays - k) < 0.02
+                 else "."), why.get(k, "count the epochs from the 6th to the 15th: each one multiplies by exp(-0.1)."))
 
 
 @_exercise("02.2", "question", "ReduceLROnPlateau: the learning rate after 6 epochs")
 def check_02_plateau_rate(answer=...):
-    """Question: ``ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1)``
-    with Adam at 0.001 sees val_loss 0.30, 0.25, 0.26, 0.27, 0.24, 0.24. What is the
-    learning rate after the 6th epoch?
+    """Question: ``ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1)`` with Adam at
+    0.001 sees val_loss 0.30, 0.25, 0.26, 0.27, 0.24, 0.24. What is the rate after the 6th epoch?
 
     Args:
         answer: the learning rate, a float.
 
-    Example::
-
-        check_02_plateau_rate(0.000125)
+    Example: ``exercises.check_02_plateau_rate(answer)`` prints the verdict.
     """
     rate = _number(answer, "a learning rate (a float)")
     if math.isclose(rate, 0.000125, rel_tol=1e-3):
@@ -90,14 +75,12 @@ def check_02_plateau_rate(answer=...):
     halvings = math.log2(0.001 / rate) if rate > 0 else float("nan")
     n = round(halvings) if math.isfinite(halvings) else None
     if n is not None and abs(halvings - n) < 0.01:
-        why = {
-            2: "epoch 6's 0.24 only equals the best so far: that is no improvement (it must be lower by more than "
-            "min_delta=1e-4), so the rate halves again.",
-            0: "with patience=1, one epoch without a new best is enough to halve the rate.",
-            1: "after the rate halves, the wait counter restarts: epoch 4 is another epoch without improvement.",
-            4: "epoch 5 (0.24) is a new best: no halving there.",
-        }
-        raise _wrong(f"{_rate(rate)} is 0.001 halved {n} time(s); it halves 3 times.",
+        why = {2: "epoch 6's 0.24 only equals the best so far: that is no improvement (it must be lower by more "
+               "than min_delta=1e-4), so the rate halves again.",
+               0: "with patience=1, one epoch without a new best is enough to halve the rate.",
+               1: "after the rate halves, the wait counter restarts: epoch 4 is another epoch without improvement.",
+               4: "epoch 5 (0.24) is a new best: no halving there."}
+        raise _wrong(f"{_rate(rate)} is 0.001 halved {n} time(s); that is not the rate after epoch 6.",
                      why.get(n, "go epoch by epoch: a new lowest val_loss resets the wait; otherwise halve."))
     raise _wrong(f"{_rate(rate)} is not 0.001 halved a whole number of times.",
                  "ReduceLROnPlateau multiplies the rate by factor=0.5 each time it reduces it.")
@@ -118,73 +101,79 @@ def _schedule_rates(schedule, initial: float, epochs: int = 8) -> list[float]:
 
 @_exercise("02.3", "coding", "A schedule that halves the learning rate every 3 epochs")
 def check_02_halving_schedule(answer=...):
-    """Coding: ``halve_every_3(epoch, lr)`` for ``LearningRateScheduler``: keep the
-    rate for epochs 0-2 (Keras counts from 0), halve it at epochs 3, 6, 9, ..., for
-    any starting rate; return a float.
-
-    The check runs a real ``LearningRateScheduler`` for 8 epochs from 0.1 and from 0.02.
+    """Coding: ``halve_every_3(epoch, lr)`` for ``LearningRateScheduler``: keep the rate for
+    epochs 0-2, halve it at epochs 3, 6, 9, ..., for any starting rate; return a float.
 
     Args:
         answer: the function ``halve_every_3``.
 
-    Example::
-
-        def halve_every_3(epoch, lr):
-            ...  # your code here
-
-        exercises.check_02_halving_schedule(halve_every_3)
+    Example: ``exercises.check_02_halving_schedule(answer)`` prints the verdict.
     """
     fn = _learner_function(answer, "halve_every_3")
-    first = _run("`halve_every_3(0, 0.1)`", "return the rate as a float.", fn, 0, 0.1)
-    if first is None:
+    if _run("`halve_every_3(0, 0.1)`", "return the rate as a float.", fn, 0, 0.1) is None:
         raise _unsolved("`halve_every_3(0, 0.1)` returned None: replace the `...` with your code and return the rate.")
-    hint_float = "LearningRateScheduler needs a Python float: `return float(...)`."
     for initial in (0.1, 0.02):
         expected = [initial * 0.5 ** (epoch // 3) for epoch in range(8)]
-        rates = _run("LearningRateScheduler with your schedule", hint_float, _schedule_rates, fn, initial)
+        rates = _run("LearningRateScheduler with your schedule", "LearningRateScheduler needs a Python float: "
+                     "`return float(...)`.", _schedule_rates, fn, initial)
         if not np.allclose(rates, expected, rtol=1e-5):
-            first_bad = next(i for i, (a, b) in enumerate(zip(rates, expected, strict=True)) if not np.isclose(a, b))
-            hint = (
-                "use the `lr` argument (the current rate), not a fixed start value."
-                if initial == 0.02
-                else "epochs 0, 1, 2 keep the rate; halve it when epoch is 3, 6, 9... (epoch % 3 == 0, epoch > 0), "
-                "otherwise return lr unchanged."
-            )
-            raise _wrong(
-                f"starting at {initial}, your schedule set {_fmt([_rate(r) for r in rates])} for epochs 0-7; expected "
-                f"{_fmt([_rate(r) for r in expected])}. First difference at epoch={first_bad}: "
-                f"{_rate(rates[first_bad])} "
-                f"instead of {_rate(expected[first_bad])}.",
-                hint,
-            )
+            bad = next(i for i, (a, b) in enumerate(zip(rates, expected, strict=True)) if not np.isclose(a, b))
+            hint = ("use the `lr` argument (the current rate), not a fixed start value." if initial == 0.02 else
+                    "epochs 0, 1, 2 keep the rate; halve it when epoch > 0 and epoch % 3 == 0, else return lr.")
+            raise _wrong(f"starting at {initial}, your schedule set {_fmt([_rate(r) for r in rates])} for epochs 0-7; "
+                         f"expected {_fmt([_rate(r) for r in expected])}. First difference at epoch={bad}: "
+                         f"{_rate(rates[bad])} instead of {_rate(expected[bad])}.", hint)
     raise _correct("from 0.1 and from 0.02, a real LearningRateScheduler with your schedule kept the rate for 3 "
                    "epochs, then halved it at epochs 3 and 6.")
 
 
-@_exercise("02.4", "coding", "A weights-only checkpoint of the lowest val_loss")
-def check_02_weights_checkpoint(answer=...):
-    """Coding: ``make_weights_checkpoint(folder)`` returns a ``ModelCheckpoint`` that
-    saves only the weights (``.weights.h5``) inside ``folder``, only when val_loss
-    reaches a new low.
+_LOGS_02 = [([0.40, 0.31, 0.33, 0.27, 0.28, 0.29, 0.30], [0.60, 0.40, 0.30, 0.25, 0.20, 0.15, 0.10]),
+            ([0.50, 0.42, 0.45, 0.42, 0.44], [0.70, 0.50, 0.45, 0.40, 0.35])]  # (val_loss, loss); the 2nd has a tie
 
-    The check runs the callback on a tiny model through 4 scripted epochs (val_loss
-    0.90, 0.50, 0.40, 0.45; val_accuracy 0.50, 0.80, 0.70, 0.90) and loads the file
-    into a fresh model with ``load_weights``.
+
+def _plateau_log(path: Path, val_loss: list[float], loss: list[float]) -> tuple[list[float], list[float]]:
+    """Write a CSV log as lesson 02 does (ReduceLROnPlateau, then CSVLogger); return its val_loss and rates."""
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1)
+    _script([plateau, keras.callbacks.CSVLogger(str(path))], _tiny_model(), _epoch_logs(val_loss=val_loss, loss=loss))
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [float(row["val_loss"]) for row in rows], [float(row["learning_rate"]) for row in rows]
+
+
+@_exercise("02.4", "coding", "Read a CSVLogger log: the best epoch and its learning rate")
+def check_02_best_epoch(answer=...):
+    """Coding: ``best_epoch(csv_path)`` reads a ``CSVLogger`` file and returns ``(epoch, learning_rate)``:
+    the first epoch with the lowest val_loss, counted from 1, and the rate it trained with.
 
     Args:
-        answer: the function ``make_weights_checkpoint``.
+        answer: the function ``best_epoch``.
 
-    Example::
-
-        def make_weights_checkpoint(folder):
-            ...  # your code here
-
-        exercises.check_02_weights_checkpoint(make_weights_checkpoint)
+    Example: ``exercises.check_02_best_epoch(answer)`` prints the verdict.
     """
-    raise _check_checkpoint(
-        answer, "make_weights_checkpoint", monitor="val_loss", weights_only=True, expected=[1, 2, 3]
-    )
-
-
-# =========================================================================== lesson 03
-_TRAIN_LOSS_03 = [0.53, 0.39, 0.35, 0.32, 0.30, 0.28, 0.26, 0.25]
+    fn = _learner_function(answer, "best_epoch")
+    hint = "open the file with csv.DictReader, find the row with the lowest float(row['val_loss']), return a pair."
+    for number, (val_loss, loss) in enumerate(_LOGS_02, 1):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "training.csv"
+            values, rates = _plateau_log(path, val_loss, loss)
+            result = _returned(_run("`best_epoch(csv_path)`", hint, fn, path), "best_epoch(csv_path)", "a pair")
+        if not isinstance(result, (tuple, list)) or len(result) != 2 or any(isinstance(v, str) for v in result):
+            raise _wrong(f"`best_epoch(csv_path)` returned {result!r}, not a pair of numbers.", "return (epoch, "
+                         "learning_rate); csv.DictReader gives strings: convert them with int(float(...)), float(...).")
+        epoch, rate = (_number(v, "a number") for v in result)
+        best = values.index(min(values))
+        where = f"on log {number} (val_loss {_fmt(values, 2)}, learning_rate {_fmt([_rate(r) for r in rates])})"
+        if epoch != best + 1:
+            why = {best: "the CSV's epoch column counts from 0; the training log (Epoch 1/10) counts from 1.",
+                   values.index(max(values)) + 1: "that epoch has the highest val_loss, not the lowest.",
+                   loss.index(min(loss)) + 1: "that epoch has the lowest training loss; the checkpoint reads val_loss.",
+                   len(values) - values[::-1].index(min(values)): "a tie is no improvement: ModelCheckpoint keeps "
+                   "the first epoch that reached the lowest val_loss."}
+            raise _wrong(f"{where} your function says epoch {epoch:g}; the best epoch is another one.",
+                         why.get(int(epoch), hint))
+        if not math.isclose(rate, rates[best], rel_tol=1e-5):
+            raise _wrong(f"{where} your function says epoch {epoch:g} trained at {_rate(rate)}.",
+                         "read learning_rate from the same row as the lowest val_loss: it is the rate that epoch "
+                         "trained with (ReduceLROnPlateau logs it before it lowers the rate).")
+    raise _correct("your function found the first epoch with the lowest val_loss, counted from 1, and the rate in its "
+                   "row, in two logs written by CSVLogger (one with a tie).")
