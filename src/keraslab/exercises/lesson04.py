@@ -30,11 +30,10 @@ def check_04_param_count(answer=...):
     Args:
         answer: a whole number.
 
-    Example:
+    Example::
 
-    >>> check_04_param_count(705)
-    ✅ Correct: 20 x 32 + 32 = 672 for the hidden layer and 32 x 1 + 1 = 33 for the output: 705.
-    True
+        param_count = ...  # your answer
+        exercises.check_04_param_count(param_count)
     """
     count = _whole(answer)
     if count == 705:
@@ -63,18 +62,17 @@ _API_CHOICES = {
 
 @_exercise("04.2", "question", "Which API hides the layer graph?")
 def check_04_which_api(answer=...):
-    """Question: with which of the three APIs ("sequential", "functional",
-    "subclassed") is the forward pass Python code in ``call()``, so that
-    ``plot_model`` shows no layer graph and ``layer.output`` cannot be inspected?
+    """Question: with which of the three APIs is the forward pass Python code in
+    ``call()``, so that ``plot_model`` shows no layer graph and ``layer.output``
+    cannot be inspected?
 
     Args:
         answer: ``"sequential"``, ``"functional"`` or ``"subclassed"``.
 
-    Example:
+    Example::
 
-    >>> check_04_which_api("subclassed")
-    ✅ Correct: a subclassed model's forward pass is Python code, so Keras has no graph of layers to plot or inspect.
-    True
+        which_api = ...  # your answer
+        exercises.check_04_which_api(which_api)
     """
     choice = _choice(answer, _API_CHOICES)
     if choice == "subclassed":
@@ -153,7 +151,7 @@ def check_04_subclassed_mlp(answer=...):
     ``Dense(10, softmax)`` in ``__init__`` and applies them in ``call()``.
 
     The check creates ``MyMLP()``, calls it on a batch of 3-feature inputs, counts
-    its parameters (906) and trains it for one epoch.
+    its parameters and trains it for one epoch.
 
     Args:
         answer: the class ``MyMLP``.
