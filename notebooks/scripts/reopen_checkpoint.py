@@ -1,28 +1,29 @@
-"""Lesson 04's fresh process: try to reopen a ``.keras`` file with ``keraslab.saving.load_model``.
+"""Lesson 04's fresh process: try to reopen a ``.keras`` file with ``keras.saving.load_model``.
 
 Usage::
 
     python notebooks/scripts/reopen_checkpoint.py MODEL.keras REPORT.json
 
 This process has only what it imports, never the notebook's classes. It writes to ``REPORT.json``
-(with :func:`keraslab.results.write_result`) either ``{"model_class": ...}`` (the file reopened) or
-``{"error": ...}``: the :class:`keraslab.saving.CheckpointError` message, which names a missing
-class and the two ways to provide it.
+either ``{"model_class": ...}`` (the file reopened) or ``{"error": ...}``: the message of the
+``TypeError`` Keras raises when the file names a class this process does not know.
 """
 
+import json
 import sys
 
-from keraslab import saving
-from keraslab.results import write_result
+import keras
 
 
 def main(path: str, report: str) -> None:
     try:
-        model = saving.load_model(path)
-    except saving.CheckpointError as exc:
-        write_result({"error": str(exc)}, path=report)
+        model = keras.saving.load_model(path)
+    except TypeError as exc:
+        outcome = {"error": str(exc)}
     else:
-        write_result({"model_class": type(model).__name__}, path=report)
+        outcome = {"model_class": type(model).__name__}
+    with open(report, "w", encoding="utf-8") as file:
+        json.dump(outcome, file)
 
 
 if __name__ == "__main__":
