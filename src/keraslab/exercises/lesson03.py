@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import tempfile
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -21,12 +19,12 @@ from keraslab.exercises._core import (
     _run,
     _script,
     _tiny_model,
-    _Verdict,
+    _unsolved,
     _whole,
     _wrong,
 )
 
-__all__ = ["check_03_best_epoch", "check_03_dropout_value", "check_03_dropout_model", "check_03_best_model_callbacks"]
+__all__ = ["check_03_best_epoch", "check_03_dropout_value", "check_03_dropout_model", "check_03_early_stopping_choice"]
 
 
 _VAL_LOSS_03 = [0.42, 0.38, 0.36, 0.35, 0.36, 0.37, 0.39, 0.40]
@@ -34,19 +32,14 @@ _VAL_LOSS_03 = [0.42, 0.38, 0.36, 0.35, 0.36, 0.37, 0.39, 0.40]
 
 @_exercise("03.1", "question", "Overfitting: which epoch is best?")
 def check_03_best_epoch(answer=...):
-    """Question: training loss 0.53, 0.39, 0.35, 0.32, 0.30, 0.28, 0.26, 0.25 and
-    validation loss 0.42, 0.38, 0.36, 0.35, 0.36, 0.37, 0.39, 0.40 (epochs 1-8).
-    Which epoch (1-based) gives the best model for new data?
+    """Question: in the table of exercise 03.1, which epoch (1-based) gives the best model for new data?
 
     Args:
         answer: a whole number, the 1-based epoch.
 
-    Example:
+    Example::
 
-    >>> check_03_best_epoch(8)
-    ❌ Not yet: epoch 8 has the lowest *training* loss (0.25), but its validation loss is 0.40.
-       Hint: new data is what the validation loss measures: pick its lowest epoch.
-    False
+        exercises.check_03_best_epoch(best_epoch)
     """
     epoch = _whole(answer)
     if epoch == 4:
@@ -61,28 +54,26 @@ def check_03_best_epoch(answer=...):
     raise _wrong(f"there is no epoch {epoch}: the run has epochs 1 to 8.")
 
 
-@_exercise("03.2", "question", "What does Dropout(0.3) make of a kept 1.0 in training?")
+@_exercise("03.2", "question", "What does Dropout(0.25) make of a kept 3.0 in training?")
 def check_03_dropout_value(answer=...):
-    """Question: ``keras.layers.Dropout(0.3)`` is called with ``training=True`` on a
-    tensor of ones. What value does an output that is *kept* (not dropped) have?
+    """Question: ``Dropout(0.25)(x, training=True)`` with ``x`` filled with 3.0: what is a *kept* output?
 
     Args:
         answer: a number (3 decimals are enough).
 
     Example::
 
-        check_03_dropout_value(1 / 0.7)
+        exercises.check_03_dropout_value(kept_value)
     """
     value = _number(answer)
-    if math.isclose(value, 1 / 0.7, abs_tol=1e-3):
-        raise _correct("a kept value is scaled by 1 / (1 - 0.3) = 1.4286, so the layer's output keeps the same "
-                       "expected sum in training as at inference, when nothing is dropped.")
+    if math.isclose(value, 3.0 / 0.75, abs_tol=1e-3):
+        raise _correct("a kept value is scaled by 1 / (1 - 0.25), so 3.0 becomes 3.0 / 0.75 = 4.0 and the layer's "
+                       "output keeps the same expected value in training as at inference, when nothing is dropped.")
     hints = {
-        0.7: "0.7 is the share of values kept; the kept values are divided by it, not multiplied.",
-        1.0: "1.0 is what every value stays at inference (training=False). In training, kept values are scaled up.",
-        1.3: "the scale is not 1 + r: kept values are divided by 1 - r.",
+        3.0 * 0.75: "multiplying by the share kept (0.75) would shrink the output; kept values are *divided* by it.",
+        3.0: "3.0 is what every value stays at inference (training=False). In training, kept values are scaled up.",
         0.0: "0 is what a *dropped* value becomes; the question asks about a kept one.",
-        0.3: "0.3 is the rate, the share of values dropped.",
+        3.0 / 0.25: "dividing by the rate (0.25) is too much: kept values are divided by the share *kept*.",
     }
     for key, hint in hints.items():
         if math.isclose(value, key, abs_tol=1e-3):
@@ -90,30 +81,37 @@ def check_03_dropout_value(answer=...):
     raise _wrong(f"a kept value is not {value:g}.", "Keras scales kept values by 1 / (1 - rate).")
 
 
-def _check_dropout_model(fn) -> _Verdict:
-    hint = "build it like keraslab.models.model_fn: keras.Input((28, 28)), Flatten, Dense(100, relu), Dropout(rate), " \
-           "Dense(10, softmax)."
+@_exercise("03.3", "coding", "The course model with a Dropout layer")
+def check_03_dropout_model(answer=...):
+    """Coding: ``model_with_dropout(rate)`` returns the lesson's model with ``Dropout(rate)`` after the
+    hidden layer; the check builds it with 0.3 and 0.5 and calls it in inference and in training.
+
+    Args:
+        answer: the function ``model_with_dropout``.
+
+    Example::
+
+        exercises.check_03_dropout_model(model_with_dropout)
+    """
+    fn = _learner_function(answer, "model_with_dropout")
+    keras.utils.set_random_seed(0)
+    hint = "build it like this lesson's model_fn: Input((28, 28)), Flatten, Dense(100, relu), Dropout, Dense(10)."
     model = _returned(_run("`model_with_dropout(0.3)`", hint, fn, 0.3), "model_with_dropout(0.3)", "the model")
     if not isinstance(model, keras.Model):
         raise _wrong(f"`model_with_dropout(0.3)` returned {type(model).__name__}, not a Keras model.", hint)
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     dropouts = [layer for layer in layers if isinstance(layer, keras.layers.Dropout)]
-    if not dropouts:
-        raise _wrong("your model has no Dropout layer.", "add keras.layers.Dropout(rate) after the hidden layer.")
-    if len(dropouts) > 1:
-        raise _wrong(f"your model has {len(dropouts)} Dropout layers; the task asks for one.", hint)
+    if len(dropouts) != 1:
+        raise _wrong(f"your model has {len(dropouts) or 'no'} Dropout layers; the task asks for one.", hint)
     if not math.isclose(float(dropouts[0].rate), 0.3):
         raise _wrong(f"model_with_dropout(0.3) has a Dropout rate of {float(dropouts[0].rate):g}.",
                      "pass the function's argument on: keras.layers.Dropout(rate).")
     dense = [i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.Dense)]
-    position = layers.index(dropouts[0])
-    if len(dense) != 2 or not dense[0] < position < dense[1]:
+    if len(dense) != 2 or not dense[0] < layers.index(dropouts[0]) < dense[1]:
         raise _wrong("the Dropout layer is not between the hidden Dense(100) layer and the output layer.",
                      "dropout switches off hidden outputs: put it right after Dense(100, relu).")
-    params = model.count_params()
-    if params != 79_510:
-        raise _wrong(f"your model has {params:,} parameters; the course's model has 79,510 "
-                     "(784 x 100 + 100 and 100 x 10 + 10).", hint)
+    if model.count_params() != 79_510:
+        raise _wrong(f"your model has {model.count_params():,} parameters; the course's model has 79,510.", hint)
     x = np.random.default_rng(0).random((8, 28, 28)).astype("float32")
     infer_a = keras.ops.convert_to_numpy(_run("calling your model", hint, model, x, training=False))
     infer_b = keras.ops.convert_to_numpy(model(x, training=False))
@@ -128,111 +126,53 @@ def _check_dropout_model(fn) -> _Verdict:
     rates = [float(layer.rate) for layer in getattr(other, "layers", []) if isinstance(layer, keras.layers.Dropout)]
     if rates != [0.5]:
         raise _wrong(f"model_with_dropout(0.5) has Dropout rates {rates}.", "use the `rate` argument.")
-    return _correct("79,510 parameters, one Dropout layer with the rate you asked for after Dense(100); two inference "
-                    "calls agree and a training call drops values.")
+    raise _correct("79,510 parameters, one Dropout layer with the rate you asked for after Dense(100); two inference "
+                   "calls agree and a training call drops values.")
 
 
-@_exercise("03.3", "coding", "The course model with a Dropout layer")
-def check_03_dropout_model(answer=...):
-    """Coding: ``model_with_dropout(rate)`` returns the course's Fashion-MNIST model
-    (``keras.Input((28, 28))``, Flatten, Dense(100, relu), Dense(10, softmax)) with
-    a ``Dropout(rate)`` layer after the hidden layer.
 
-    The check builds it with 0.3 and 0.5, counts parameters and calls it on 8
-    random images with ``training=False`` (twice) and ``training=True``.
+_VAL_ACC_ES_03 = [0.80, 0.84, 0.83, 0.82, 0.86, 0.85, 0.84, 0.85, 0.83, 0.82]
+_VAL_LOSS_ES_03 = [0.50, 0.45, 0.47, 0.48, 0.44, 0.43, 0.42, 0.41, 0.40, 0.39]
+
+
+@_exercise("03.4", "coding", "Choose what EarlyStopping watches, and how patiently")
+def check_03_early_stopping_choice(answer=...):
+    """Coding: ``early_stopping``, a ``keras.callbacks.EarlyStopping`` for the situation of exercise 03.4.
+    The check drives it through 10 scripted epochs: when does training stop, which weights are kept?
 
     Args:
-        answer: the function ``model_with_dropout``.
+        answer: the callback ``early_stopping``.
 
     Example::
 
-        def model_with_dropout(rate):
-            ...  # your code here
-
-        exercises.check_03_dropout_model(model_with_dropout)
+        exercises.check_03_early_stopping_choice(early_stopping)
     """
-    keras.utils.set_random_seed(0)
-    raise _check_dropout_model(_learner_function(answer, "model_with_dropout"))
-
-
-_VAL_LOSS_ES_03 = [0.45, 0.40, 0.38, 0.39, 0.41, 0.37]
-_VAL_ACC_ES_03 = [0.80, 0.83, 0.82, 0.84, 0.86, 0.87]
-
-
-def _configured_callbacks_03(fn, folder: Path) -> tuple[list, keras.callbacks.EarlyStopping]:
-    """Exercise 03.4, step 1: ``fn(folder)`` returns one ModelCheckpoint and one EarlyStopping, set up as asked."""
-    hint = "return [keras.callbacks.ModelCheckpoint(...), keras.callbacks.EarlyStopping(...)]."
-    cbs = _returned(_run("`make_callbacks(folder)`", hint, fn, str(folder)), "make_callbacks(folder)", "a list")
-    if not isinstance(cbs, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in cbs):
-        raise _wrong(f"`make_callbacks(folder)` returned {type(cbs).__name__}, not a list of callbacks.", hint)
-    checkpoints = [c for c in cbs if isinstance(c, keras.callbacks.ModelCheckpoint)]
-    stoppers = [c for c in cbs if isinstance(c, keras.callbacks.EarlyStopping)]
-    if len(checkpoints) != 1 or len(stoppers) != 1:
-        raise _wrong(f"your list has {len(checkpoints)} ModelCheckpoint and {len(stoppers)} EarlyStopping "
-                     "callbacks; the task asks for one of each.", hint)
-    checkpoint, stopper = checkpoints[0], stoppers[0]
-    if Path(str(checkpoint.filepath)).resolve() != (folder / "best-model.keras").resolve():
-        raise _wrong(f"your checkpoint writes to {Path(str(checkpoint.filepath)).name!r}, not to "
-                     "folder/'best-model.keras'.", "use os.path.join(folder, 'best-model.keras').")
-    for name, callback in (("checkpoint", checkpoint), ("early stopping", stopper)):
-        if callback.monitor != "val_loss":
-            raise _wrong(f"your {name} monitors {callback.monitor!r}.", "monitor='val_loss' (its default).")
-    if not checkpoint.save_best_only:
-        raise _wrong("your checkpoint saves after every epoch, not only the best.", "pass save_best_only=True.")
-    return list(cbs), stopper
-
-
-def _check_callbacks_03_run(cbs: list, stopper, best_file: Path) -> None:
-    """Exercise 03.4, step 2: on scripted epochs, stop after epoch 5, restore epoch 3, save epoch 3."""
+    if answer is ...:
+        raise _unsolved()
+    if not isinstance(answer, keras.callbacks.EarlyStopping):
+        raise _wrong(f"`early_stopping` is {type(answer).__name__}, not a keras.callbacks.EarlyStopping.",
+                     "write `early_stopping = keras.callbacks.EarlyStopping(...)` with the arguments you chose.")
     model = _tiny_model()
     logs = _epoch_logs(val_loss=_VAL_LOSS_ES_03, val_accuracy=_VAL_ACC_ES_03)
-    epochs = _run("your callbacks", "check their arguments.", _script, cbs, model, logs)
-    if epochs != 5:
-        raise _wrong(
-            f"with val_loss {_fmt(_VAL_LOSS_ES_03, 2)} training "
-            + ("never stopped (6 of 6 epochs ran)" if epochs == 6 else f"stopped after epoch {epochs}")
-            + "; with patience=2 it stops after epoch 5, 2 epochs after the best one (epoch 3).",
-            f"EarlyStopping(monitor='val_loss', patience=2) (yours has patience={stopper.patience}).",
-        )
-    if _marker(model) != 3:
-        raise _wrong(f"after training the model holds epoch {_marker(model)}'s weights, not the best epoch's (3).",
-                     "pass restore_best_weights=True to EarlyStopping.")
-    if not best_file.exists():
-        raise _wrong("your checkpoint wrote no best-model.keras file.", "save the whole model (.keras).")
-    best = keras.saving.load_model(str(best_file))
-    if _marker(best) != 3:
-        raise _wrong(f"best-model.keras holds epoch {_marker(best)}'s weights, not epoch 3's.",
-                     "save_best_only=True with monitor='val_loss'.")
-
-
-@_exercise("03.4", "coding", "A best-model checkpoint plus early stopping that restores the best weights")
-def check_03_best_model_callbacks(answer=...):
-    """Coding: ``make_callbacks(folder)`` returns a list of two callbacks: a
-    ``ModelCheckpoint`` that keeps the best model by val_loss in
-    ``folder/best-model.keras``, and an ``EarlyStopping`` on val_loss with
-    ``patience=2`` that restores the best weights.
-
-    The check runs both on a tiny model through scripted epochs (val_loss 0.45, 0.40,
-    0.38, 0.39, 0.41, 0.37), then checks when training stopped, which epoch's
-    weights the model holds and which epoch the file holds.
-
-    Args:
-        answer: the function ``make_callbacks``.
-
-    Example::
-
-        def make_callbacks(folder):
-            ...  # your code here
-
-        exercises.check_03_best_model_callbacks(make_callbacks)
-    """
-    fn = _learner_function(answer, "make_callbacks")
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        cbs, stopper = _configured_callbacks_03(fn, folder)
-        _check_callbacks_03_run(cbs, stopper, folder / "best-model.keras")
-    raise _correct("training stopped after epoch 5, the model was given back epoch 3's weights (the lowest val_loss, "
-                   "0.38), and best-model.keras holds the same epoch.")
-
-
-# =========================================================================== lesson 04
+    if answer.monitor not in logs[0]:
+        raise _wrong(f"your callback watches {answer.monitor!r}, which this run does not log (it logs "
+                     f"{sorted(logs[0])}).", "Keras 3 names the validation accuracy 'val_accuracy'.")
+    epochs = _run("your EarlyStopping", "check its arguments.", _script, [answer], model, logs)
+    monitor, held, patience = answer.monitor, _marker(model), f"yours has patience={answer.patience}"
+    ran = "never stopped (10 of 10 epochs ran)" if epochs == 10 else f"stopped after epoch {epochs}"
+    if monitor != "val_accuracy":
+        raise _wrong(f"your callback watches {monitor!r}, not the number the team judges the model by; training "
+                     f"{ran}.", "the team reports the *validation* accuracy: monitor that.")
+    if answer.mode == "min":
+        raise _wrong(f"with mode='min' a falling accuracy counts as progress: training {ran} and the model "
+                     f"holds epoch {held}'s weights.", "accuracy is better when higher: mode='max' (or 'auto').")
+    if epochs != 8:
+        why = "during a dip: it set a new record at epoch 5" if epochs < 8 else \
+            "but after epoch 8 it had gone 3 epochs without a record, so no new one could come"
+        raise _wrong(f"with val_accuracy {_fmt(_VAL_ACC_ES_03, 2)} training {ran}, {why}.",
+                     f"training stops once `patience` epochs in a row brought no record; {patience}.")
+    if held != 5:
+        raise _wrong(f"training stopped after epoch 8, but the model holds epoch {held}'s weights, not the best "
+                     "epoch's (5).", "pass restore_best_weights=True.")
+    raise _correct("training stopped after epoch 8, 3 epochs after the record of epoch 5 (0.86), without "
+                   "stopping in the dip after epoch 2, and the model holds epoch 5's weights.")
