@@ -6,7 +6,8 @@ Run ``python solutions/05_custom_training_loop.py`` to check them all (TensorFlo
 import keras
 import tensorflow as tf
 
-# 05.1: in Keras 3, batch-level logs["loss"] is the running mean of the epoch so far.
+# 05.1: logs["loss"] after batch + 1 batches is their mean, so (batch + 1) * mean is their sum; subtracting
+# the sum before it, batch * previous, leaves this batch's own loss.
 batch_loss_answer = "b"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import keras
@@ -24,7 +23,7 @@ def _mae_model_with(*edits: tuple[str, str]) -> str:
 
 # exercise id -> (solution file stem, the answer's name, the placeholder a notebook cell starts with)
 TABLE: dict[str, tuple[str, str, str]] = {
-    "05.1": ("05_custom_training_loop", "batch_loss_answer", 'batch_loss_answer = ...  # "a" or "b"'),
+    "05.1": ("05_custom_training_loop", "batch_loss_answer", 'batch_loss_answer = ...  # "a", "b" or "c"'),
     "05.2": ("05_custom_training_loop", "MAEMetric",
              "class MAEMetric(keras.metrics.Metric):\n    ...  # your code here"),
     "05.3": ("05_custom_training_loop", "EpochRecorder",
@@ -35,7 +34,8 @@ TABLE: dict[str, tuple[str, str, str]] = {
 
 # exercise id -> [(source that defines the answer's name, a phrase the feedback must contain)]
 WRONG: dict[str, list[tuple[str, str]]] = {
-    "05.1": [('batch_loss_answer = "a"', "Keras 2"), ('batch_loss_answer = "c"', "one of")],
+    "05.1": [('batch_loss_answer = "a"', "not the last batch's loss"), ('batch_loss_answer = "c"', "not a loss"),
+             ('batch_loss_answer = "d"', "one of")],
     "05.2": [
         ("""
         class MAEMetric(keras.metrics.Metric):
@@ -117,17 +117,25 @@ WRONG: dict[str, list[tuple[str, str]]] = {
 }
 
 
+def test_answer_05_1_recovers_each_batch_loss_from_the_running_means():
+    """At a learning rate of 0 (fixed weights), answer (b) gives every batch's own loss; (a) and (c) do not."""
+    class Means(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.means = []
 
-def test_answer_05_1_batch_logs_are_a_running_mean():
-    class LastBatch(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            self.last = float(logs["loss"])
+            self.means.append(float(logs["loss"]))
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer="sgd", loss="mse")
-    recorder = LastBatch()
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
     x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
-    history = model.fit(x, x[:, :1] * 3, batch_size=8, epochs=1, verbose=0, callbacks=[recorder])
+    y = x[:, :1] * 3
+    recorder = Means()
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[recorder])
+    m = recorder.means
+    own = [float(model.evaluate(x[i : i + 8], y[i : i + 8], verbose=0)) for i in range(0, 64, 8)]
+    formula_b = [m[0]] + [(b + 1) * m[b] - b * m[b - 1] for b in range(1, len(m))]
     assert solutions("05_custom_training_loop")["batch_loss_answer"] == "b"
-    assert math.isclose(recorder.last, history.history["loss"][0], rel_tol=1e-6)
+    np.testing.assert_allclose(formula_b, own, rtol=1e-4)
+    assert not np.allclose(m, own, rtol=1e-2)  # (a): the running mean is not the batch's loss

@@ -19,6 +19,7 @@ from keraslab.exercises.lesson04 import *  # noqa: F403
 from keraslab.exercises.lesson05 import *  # noqa: F403
 from keraslab.exercises.lesson06 import *  # noqa: F403
 from keraslab.exercises.lesson07 import *  # noqa: F403
+from keraslab.exercises.lesson08 import *  # noqa: F403
 
 __all__ = ["EXERCISES", "Exercise", "check", "list_exercises"] + [
     name for name in dir() if name.startswith("check_")
