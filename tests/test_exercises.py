@@ -1,6 +1,6 @@
 """Tests of keraslab.exercises: every checker on its solution, its placeholder and wrong answers.
 
-For each exercise (확인 문제) of lessons 01-07:
+For each exercise (확인 문제) of every lesson:
 
 - the solution in ``solutions/NN_*.py`` prints "✅ Correct" and returns True;
 - the placeholder the notebook cell starts with prints "⏳ Not solved yet" and returns None;

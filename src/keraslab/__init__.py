@@ -1,29 +1,23 @@
 """keraslab: the shared code of the keraslab course notebooks.
 
-Modules (one concept each):
+What several lessons share, and what is too long to write in a cell; the Keras code each lesson teaches is
+written in that lesson's cells. Modules (one concept each):
 
 - :mod:`keraslab.lesson`: the first call of every lesson (backend, quiet logs, seeds, version checks).
 - :mod:`keraslab.pitfalls`: show the course material's expected error and let Run All go on.
-- :mod:`keraslab.exercises`: the checkers of each lesson's exercises (확인 문제).
+- :mod:`keraslab.exercises`: the checkers of each lesson's exercises (확인 문제), one module per lesson.
 - :mod:`keraslab.paths`: where logs, checkpoints, figures and builds go; fresh run folders.
 - :mod:`keraslab.data`: iris, MNIST and Fashion-MNIST loaders (offline IDX files first).
-- :mod:`keraslab.models`: builders for every model the lessons use.
-- :mod:`keraslab.callbacks`: what Keras lacks: atomic checkpoints in a run's folder.
-- :mod:`keraslab.logreaders`: every log reader (CSV, TensorBoard scalars and tags, HParams).
+- :mod:`keraslab.models`: the models lessons taught, for the later lessons that reuse them.
+- :mod:`keraslab.logreaders`: log readers for the lessons' checks (CSV, TensorBoard scalars and tags, HParams).
 - :mod:`keraslab.hparams`: writing TensorBoard's HParams records.
 - :mod:`keraslab.plots`: training curves and learning-rate plots.
-- :mod:`keraslab.saving`: atomic saves; safe loading with clear errors for bad files.
-- :mod:`keraslab.integrity`: SHA-256 digests sealed inside the files keraslab writes.
-- :mod:`keraslab.screening`: checks before Keras reads a file (sizes, hostile configs, missing classes).
-- :mod:`keraslab.resume`: training that resumes after a kill (BackupAndRestore, done safely).
-- :mod:`keraslab.resume_demo`: the program lesson 06 and the tests kill and resume.
-- :mod:`keraslab.distribute`: what lesson 07 calls: strategies, batch sizing, the distributed step.
-- :mod:`keraslab.cluster`: ``TF_CONFIG``: who this process is in a multi-worker cluster.
-- :mod:`keraslab.worker`: one worker of a multi-worker job (lesson 07's loop, checkpoints).
-- :mod:`keraslab.jobs`: a multi-worker job on this machine, one worker maybe killed; its CLI.
-- :mod:`keraslab.processes`: run child processes, read their JSON results, kill one at a marker.
-- :mod:`keraslab.results`: what a child reports (one JSON file); ``headline()``.
-- :mod:`keraslab.runner`: runs the notebooks headless (``make run``).
+- :mod:`keraslab.saving`: digests sealed in checkpoints; damaged or hostile files refused in words.
+- :mod:`keraslab.resume`: BackupAndRestore that survives a SIGKILL at any moment; atomic ModelCheckpoint.
+- :mod:`keraslab.jobs`: lesson 07's multi-worker job on this machine, one worker maybe killed.
+- :mod:`keraslab.processes`: run child processes, kill one at a marker.
+- :mod:`keraslab.results`: what a child process reports to its parent (one JSON file).
+- :mod:`keraslab.runner`: runs the notebooks headless (``make run``, ``make outputs``).
 
 Submodules are imported explicitly (``from keraslab import data``) so that
 ``import keraslab`` stays cheap and does not import TensorFlow.

@@ -1,17 +1,16 @@
 """What a program reports to whoever started it: one JSON file, never numbers parsed from printed lines.
 
-A child process (a training worker, a demo script, a notebook's kernel under ``make run``) finds
+A child process (a training worker, a notebook's kernel under ``make run``: its backend) finds
 the file to write in ``KERASLAB_RESULT_FILE``; the parent sets it, waits, and reads it back with
 :func:`read_result`. A learner's own kernel has no such variable: then only the printed line
 remains, which is what the learner reads.
 
 Example::
 
-    from keraslab.results import headline, write_result
+    from keraslab.results import read_result, write_result
 
     write_result({"epochs": 6, "test_accuracy": 0.901})   # in the child
-    headline("test accuracy", 0.96667)                    # in a lesson
-    # Headline: test accuracy = 0.9667
+    read_result(path)                                     # in the parent, once the child has exited
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESULT_FILE_ENV", "headline", "read_result", "write_result"]
+__all__ = ["RESULT_FILE_ENV", "read_result", "write_result"]
 
 #: The environment variable naming the JSON file a child writes its result to.
 RESULT_FILE_ENV = "KERASLAB_RESULT_FILE"
@@ -58,13 +57,3 @@ def read_result(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
 
-
-def headline(name: str, value: float, fmt: str = ".4f") -> None:
-    """Print a lesson's headline metric; under ``make run`` also report it for the results table.
-
-    >>> headline("test accuracy", 0.96667)
-    Headline: test accuracy = 0.9667
-    """
-    text = f"{name} = {value:{fmt}}"
-    print(f"Headline: {text}")
-    write_result({"headline": text})

@@ -1,4 +1,4 @@
-"""The exercise framework: check the learner's answers to the exercises (확인 문제) at the end of lessons 01-07.
+"""The exercise framework: check the learner's answers to the exercises (확인 문제) at the end of every lesson.
 
 Every lesson ends with 3-5 exercises: questions of understanding (answer with a
 value) and coding tasks on the lesson's own API (answer with a class or a
