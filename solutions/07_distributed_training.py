@@ -10,8 +10,9 @@ from keraslab.models import get_mnist_model
 # 07.1: 64 samples per replica x 4 replicas.
 global_batch = 256
 
-# 07.2: two per-replica means, summed, are twice the mean over the global batch.
-loss_factor = 2
+# 07.2: four per-replica means, summed, are 4 times the mean over the global batch, so the SGD updates are
+# 4 times too large; SGD's step is linear in the learning rate, so a learning rate 1/4 as large cancels it.
+lr_scale = 0.25
 
 
 # 07.3
@@ -33,6 +34,6 @@ if __name__ == "__main__":
     from keraslab import exercises
 
     exercises.check_07_global_batch(global_batch)
-    exercises.check_07_loss_factor(loss_factor)
+    exercises.check_07_lr_scale(lr_scale)
     exercises.check_07_model_in_scope(make_model)
     exercises.check_07_average_loss(average_loss)

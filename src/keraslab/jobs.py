@@ -1,18 +1,17 @@
-"""Run a multi-worker job on this machine: one ``python -m keraslab.worker`` process per worker, one maybe killed.
+"""Run a multi-worker job on this machine: one worker process per ``TF_CONFIG``, one of them maybe killed.
 
-:func:`run_job` finds free ports on 127.0.0.1, gives each worker its own ``TF_CONFIG``
-(:func:`keraslab.cluster.make_tf_config`), runs them with :func:`keraslab.processes.run_children`
-(always bounded in time; whatever still runs when it returns is killed) and can SIGKILL one of
-them once every worker has saved a given epoch. Each worker's numbers come back as its JSON
-result (``job.workers[i].result``, see :mod:`keraslab.worker`); its printed lines are shown as
-``[worker i] ...``.
+:func:`run_job` finds free ports on 127.0.0.1, gives each worker the same command and its own
+``TF_CONFIG``, runs them with :func:`keraslab.processes.run_children` (bounded in time; whatever
+still runs when it returns is killed), prints their lines as ``[worker i] ...`` and can SIGKILL one
+of them once every worker has saved a given epoch. Lesson 07 runs ``notebooks/scripts/mnist_worker.py``
+with it; the workers report what they did in files of their own.
 
 Example::
 
     from keraslab import jobs
 
-    job = jobs.run_job(2, ["--epochs", "6", "--run", "two-workers", "--fresh"])
-    job.ok, job.chief.result["test_accuracy"]
+    job = jobs.run_job([sys.executable, "notebooks/scripts/mnist_worker.py", "--run", "demo", "--fresh"], 2)
+    job.ok
 
 The same from a shell (``make distributed-demo``)::
 
@@ -21,151 +20,115 @@ The same from a shell (``make distributed-demo``)::
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
 from collections.abc import Mapping, Sequence
 
-from keraslab.cluster import make_tf_config
-from keraslab.processes import Children, ChildResult, run_children
+from keraslab.processes import Children, run_children
 from keraslab.results import RESULT_FILE_ENV
-from keraslab.worker import HOLD_AFTER_EPOCH
 
-__all__ = ["JobResult", "free_ports", "run_job", "why_stopped", "main"]
+__all__ = ["HOLD_AFTER_EPOCH", "free_ports", "worker_envs", "run_job", "main"]
 
-
-class JobResult(Children):
-    """The workers of one job (:class:`keraslab.processes.Children`), the chief first."""
-
-    @property
-    def workers(self) -> list[ChildResult]:
-        return self.children
-
-    @property
-    def chief(self) -> ChildResult:
-        return self.children[0]
+#: A worker whose environment sets this to ``k`` waits after epoch ``k`` until it is killed, so no
+#: other worker can finish the next epoch: the kill happens at the same point on any machine.
+HOLD_AFTER_EPOCH = "KERASLAB_HOLD_AFTER_EPOCH"
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct ports that were free on ``host`` a moment ago (bind to port 0, then release).
-
-    >>> len(set(free_ports(3)))
-    3
-    """
-    sockets, ports = [], []
+    """``count`` distinct ports that were free on ``host`` a moment ago (bind to port 0, then release)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
     try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        for s in sockets:
             s.bind((host, 0))
-            sockets.append(s)
-            ports.append(s.getsockname()[1])
+        return [s.getsockname()[1] for s in sockets]
     finally:
         for s in sockets:
             s.close()
-    return ports
 
 
-def _worker_envs(addresses: Sequence[str], env: Mapping[str, str] | None, victim: int | None, epoch: int | None):
+def worker_envs(addresses: Sequence[str], env: Mapping[str, str] | None = None, victim: int | None = None,
+                hold_after: int | None = None) -> list[dict[str, str]]:
+    """One environment per worker: this process's, ``env``, and the worker's own ``TF_CONFIG``.
+
+    Workers of one machine would each claim all of every GPU's memory, so ``CUDA_VISIBLE_DEVICES``
+    is ``""`` unless ``env`` sets it. Worker ``victim`` also gets :data:`HOLD_AFTER_EPOCH`.
+    """
     envs = []
     for index in range(len(addresses)):
-        # Each worker gets its own result file from run_children, never this process's own
-        worker_env = {k: v for k, v in os.environ.items() if k != RESULT_FILE_ENV}
-        # Workers of one machine would each claim all of every GPU's memory: they train on the CPU
-        # unless ``env`` says otherwise (the job is a fault-tolerance demo, not a speed-up).
+        worker_env = {k: v for k, v in os.environ.items() if k != RESULT_FILE_ENV}  # never the parent's file
         worker_env["CUDA_VISIBLE_DEVICES"] = ""
         worker_env.update(env or {})
-        if index == victim and epoch is not None:
-            worker_env[HOLD_AFTER_EPOCH] = str(epoch)
-        worker_env["TF_CONFIG"] = make_tf_config(addresses, index)
+        if index == victim and hold_after is not None:
+            worker_env[HOLD_AFTER_EPOCH] = str(hold_after)
+        cluster = {"cluster": {"worker": list(addresses)}, "task": {"type": "worker", "index": index}}
+        worker_env["TF_CONFIG"] = json.dumps(cluster)
         envs.append(worker_env)
     return envs
 
 
-def _everyone_saved(epoch: int):
-    """The kill condition: every worker printed ``epoch <epoch>/``, which it does after saving that epoch."""
-    return lambda lines: all(any(line.startswith(f"epoch {epoch}/") for line in seen) for seen in lines)
-
-
-def run_job(
-    num_workers: int,
-    worker_args: Sequence[str] = (),
-    *,
-    timeout: float = 300,
-    kill_worker: int | None = None,
-    kill_after_epoch: int | None = None,
-    kill_delay: float = 0.1,
-    env: Mapping[str, str] | None = None,
-    echo: bool = True,
-    host: str = "127.0.0.1",
-) -> JobResult:
-    """Run a job of ``num_workers`` workers on ``host``, each a ``python -m keraslab.worker`` process.
+def run_job(command: Sequence[str], num_workers: int = 2, *, timeout: float = 300, kill_worker: int | None = None,
+            kill_after_epoch: int | None = None, env: Mapping[str, str] | None = None, echo: bool = True,
+            host: str = "127.0.0.1") -> Children:
+    """Run ``command`` once per worker, each with its own ``TF_CONFIG`` (worker 0 is the chief).
 
     Args:
-        num_workers: how many workers (worker 0 is the chief).
-        worker_args: arguments for every worker (see ``python -m keraslab.worker -h``).
+        command: the worker's command line, the same for every worker.
+        num_workers: how many workers.
         timeout: seconds for the whole job; then every worker is killed and ``timed_out`` is set.
-        kill_worker, kill_after_epoch, kill_delay: SIGKILL worker ``kill_worker`` ``kill_delay``
-            seconds after every worker reported (and so saved) epoch ``kill_after_epoch``. The
-            victim holds after that epoch (it gets ``KERASLAB_HOLD_AFTER_EPOCH``), so no worker can
-            finish the next epoch without it, however fast or slow the machine: every worker has
-            saved exactly ``kill_after_epoch`` epochs. The other workers then abort on their own;
-            the job must be restarted.
-        env: extra environment variables for the workers. ``CUDA_VISIBLE_DEVICES`` is ``""``
-            unless set here: the workers share one machine, so they use its CPU.
+        kill_worker, kill_after_epoch: SIGKILL worker ``kill_worker`` once every worker printed
+            ``epoch <kill_after_epoch>/`` (after saving it). The victim holds after that epoch
+            (:data:`HOLD_AFTER_EPOCH`), so every worker has saved exactly ``kill_after_epoch`` epochs.
+        env: extra environment variables for the workers.
         echo: print every worker's lines as ``[worker i] ...``, and the kill.
         host: where the workers listen.
 
     Returns:
-        A :class:`JobResult`: ``job.ok``, ``job.killed``, and per worker its return code, lines and
-        JSON ``result``.
+        :class:`keraslab.processes.Children`: ``ok``, ``killed``, ``timed_out`` and, per worker
+        (``children[i]``), its ``returncode``, ``lines`` and ``stderr_tail``.
 
     Example::
 
-        killed = run_job(2, ["--epochs", "6", "--run", "ft", "--fresh"], kill_worker=1, kill_after_epoch=3)
-        killed.chief.result["epochs"]   # [1, 2, 3]
+        killed = run_job([sys.executable, "mnist_worker.py", "--fresh"], 2, kill_worker=1, kill_after_epoch=3)
+        killed.killed, killed.children[1].returncode   # (1, -9)
     """
     if kill_worker is not None and not (0 <= kill_worker < num_workers and kill_after_epoch is not None):
-        raise ValueError(
-            f"kill_worker={kill_worker} needs kill_after_epoch and a worker in 0..{num_workers - 1}: "
-            "say which worker to kill and after which epoch"
-        )
+        raise ValueError(f"kill_worker={kill_worker} needs kill_after_epoch and a worker in 0..{num_workers - 1}: "
+                         "say which worker to kill and after which epoch")
     addresses = [f"{host}:{port}" for port in free_ports(num_workers, host)]
+    saved = f"epoch {kill_after_epoch}/"
     ran = run_children(
-        [[sys.executable, "-m", "keraslab.worker", *worker_args] for _ in addresses],
-        envs=_worker_envs(addresses, env, kill_worker, kill_after_epoch),
+        [list(command)] * num_workers,
+        envs=worker_envs(addresses, env, kill_worker, kill_after_epoch),
         timeout=timeout,
-        kill=None if kill_worker is None else (kill_worker, _everyone_saved(kill_after_epoch)),
-        kill_delay=kill_delay,
+        kill=None if kill_worker is None else (kill_worker, lambda lines: all(
+            any(line.startswith(saved) for line in seen) for seen in lines)),
+        kill_delay=0.1,
         echo=(lambda index, line: print(f"[worker {index}] {line}", flush=True)) if echo else None,
     )
     if echo and ran.killed is not None:
         print(f"[job] killed worker {ran.killed} (SIGKILL)", flush=True)
-    return JobResult(ran.children, ran.killed, ran.timed_out, ran.seconds)
-
-
-def why_stopped(worker: ChildResult) -> str | None:
-    """The first line of the error a worker reported (or, without a result, its stderr's last line)."""
-    if worker.result and worker.result.get("error"):
-        return worker.result["error"].splitlines()[0]
-    tail = worker.stderr_tail.strip().splitlines()
-    return tail[-1] if tail else None
+    return ran
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m keraslab.jobs --workers N [--timeout S] -- <worker args>``: N workers on 127.0.0.1."""
+    """``python -m keraslab.jobs --workers N [--timeout S] -- <mnist_worker.py args>``: N workers on 127.0.0.1."""
     import argparse
+
+    from keraslab.paths import repo_root
 
     parser = argparse.ArgumentParser(prog="python -m keraslab.jobs", description=main.__doc__)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=600, help="seconds for the whole job")
     parser.add_argument("worker_args", nargs=argparse.REMAINDER, help="arguments for each worker, after --")
     args = parser.parse_args(argv)
-    job = run_job(args.workers, [a for a in args.worker_args if a != "--"], timeout=args.timeout)
-    for worker in job.workers:
-        if not worker.ok:
-            print(f"[worker {worker.index}] exit code {worker.returncode}: {why_stopped(worker)}", file=sys.stderr)
-    if job.timed_out:
-        print(f"[job] stopped after --timeout {args.timeout:g} s: raise it for a longer job", file=sys.stderr)
+    worker = repo_root() / "notebooks" / "scripts" / "mnist_worker.py"
+    command = [sys.executable, str(worker), *(a for a in args.worker_args if a != "--")]
+    job = run_job(command, args.workers, timeout=args.timeout)
+    for child in job.children:
+        if not child.ok:
+            print(f"[worker {child.index}] exit code {child.returncode}", file=sys.stderr)
     return 0 if job.ok else 1
 
 

@@ -48,16 +48,9 @@ def check_04_param_count(answer=...):
                  hints.get(count, "a Dense layer has inputs x units weights plus units biases; add both layers."))
 
 
-_API_CHOICES = {
-    "sequential": "sequential",
-    "sequential model": "sequential",
-    "functional": "functional",
-    "functional api": "functional",
-    "subclassed": "subclassed",
-    "subclassing": "subclassed",
-    "model subclassing": "subclassed",
-    "subclass": "subclassed",
-}
+_API_CHOICES = {"sequential": "sequential", "sequential model": "sequential", "functional": "functional",
+                "functional api": "functional", "subclassed": "subclassed", "subclassing": "subclassed",
+                "model subclassing": "subclassed", "subclass": "subclassed"}
 
 
 @_exercise("04.2", "question", "Which API hides the layer graph?")
@@ -124,12 +117,9 @@ def _check_two_output(fn) -> _Verdict:
 
 @_exercise("04.3", "coding", "A functional model with two outputs")
 def check_04_two_output_model(answer=...):
-    """Coding: ``build_two_output_model()`` returns a functional model with one input
-    of 8 features, a shared ``Dense(16, relu)`` layer and two outputs, named
-    ``"score"`` (``Dense(1, sigmoid)``) and ``"category"`` (``Dense(3, softmax)``).
-
-    The check inspects the graph, then compiles the model with one loss per output
-    (a dict) and trains it for 2 epochs on 128 synthetic samples.
+    """Coding: ``build_two_output_model()`` returns a functional model with one input of
+    8 features, a shared ``Dense(16, relu)`` layer and two outputs, ``"score"`` and
+    ``"category"``; the check trains it for 2 epochs with one loss per output.
 
     Args:
         answer: the function ``build_two_output_model``.
@@ -149,9 +139,6 @@ def check_04_two_output_model(answer=...):
 def check_04_subclassed_mlp(answer=...):
     """Coding: ``class MyMLP(keras.Model)`` that creates ``Dense(64, relu)`` and
     ``Dense(10, softmax)`` in ``__init__`` and applies them in ``call()``.
-
-    The check creates ``MyMLP()``, calls it on a batch of 3-feature inputs, counts
-    its parameters and trains it for one epoch.
 
     Args:
         answer: the class ``MyMLP``.
@@ -186,5 +173,3 @@ def check_04_subclassed_mlp(answer=...):
     raise _correct("MyMLP builds its weights on the first call (906 parameters), returns 10 probabilities per "
                    "sample and trains with fit().")
 
-
-# =========================================================================== lesson 05

@@ -16,12 +16,11 @@ from keraslab.exercises._core import (
     _returned,
     _run,
     _unsolved,
-    _Verdict,
     _whole,
     _wrong,
 )
 
-__all__ = ["check_07_global_batch", "check_07_loss_factor", "check_07_model_in_scope", "check_07_average_loss"]
+__all__ = ["check_07_global_batch", "check_07_lr_scale", "check_07_model_in_scope", "check_07_average_loss"]
 
 
 @_exercise("07.1", "question", "The global batch size")
@@ -32,12 +31,10 @@ def check_07_global_batch(answer=...):
     Args:
         answer: a whole number.
 
-    Example:
+    Example::
 
-    >>> check_07_global_batch(64)
-    ❌ Not yet: 64 is the batch of one replica.
-       Hint: fit() takes the global batch and splits it between the 4 replicas.
-    False
+        global_batch = ...  # your answer
+        exercises.check_07_global_batch(global_batch)
     """
     size = _whole(answer)
     if size == 256:
@@ -47,53 +44,48 @@ def check_07_global_batch(answer=...):
         16: ("16 would give each replica 4 samples.", "multiply, don't divide: global = per replica x replicas."),
     }
     message, hint = hints.get(size, (f"{size} is not the global batch size.",
-                                     "distribute.global_batch_size(per_replica, strategy) = per replica x replicas."))
+                                     "the global batch is the batch per replica x the number of replicas."))
     raise _wrong(message, hint)
 
 
-@_exercise("07.2", "question", "A per-replica mean loss: how much too large is the update?")
-def check_07_loss_factor(answer=...):
-    """Question: in a custom loop under ``MirroredStrategy`` with 2 replicas, each
-    replica takes ``tf.reduce_mean`` of its per-example losses, and the replicas'
-    gradients are summed. How many times too large is each update?
+@_exercise("07.2", "question", "Fix a per-replica mean loss with the learning rate")
+def check_07_lr_scale(answer=...):
+    """Question: a custom loop under a 4-replica strategy takes ``tf.reduce_mean`` of
+    each replica's per-example losses and trains with plain SGD. By what factor must
+    the learning rate be multiplied so that every update is the correct one?
 
     Args:
         answer: a number.
 
-    Example:
+    Example::
 
-    >>> check_07_loss_factor(0.5)
-    ❌ Not yet: the update is too large, not too small.
-       Hint: summing adds the two replicas' means.
-    False
+        lr_scale = ...  # your answer
+        exercises.check_07_lr_scale(lr_scale)
     """
     factor = _number(answer)
-    if math.isclose(factor, 2.0):
-        raise _correct("each replica's mean is already a mean over its half of the batch; summing two of them doubles "
-                       "the loss, the gradients and the update.")
-    if math.isclose(factor, 1.0):
-        raise _wrong("the update is not right as it is.", "the sum of two per-replica means is twice the mean over "
-                     "the global batch.")
-    if math.isclose(factor, 0.5):
-        raise _wrong("the update is too large, not too small.", "summing adds the two replicas' means.")
-    raise _wrong(f"the update is not {factor:g} times too large.",
-                 "compare the sum of the replicas' means with the mean over the whole global batch.")
+    if math.isclose(factor, 0.25):
+        raise _correct("4 replicas' means add up to 4 times the global mean, so each SGD update is 4 times too large; "
+                       "SGD's step is linear in the learning rate, so 1/4 of it cancels that.")
+    hints = {
+        4.0: ("4 is how many times too large each update is; the learning rate must undo that.",
+              "multiply by the factor that cancels a 4 times too large gradient."),
+        0.5: ("0.5 would fix 2 replicas, as in the lesson's check; this job has more.",
+              "count the replicas: 2 workers x 2 GPUs."),
+        1.0: ("the updates are not right as they are.", "summing the replicas' means adds up one mean per replica."),
+    }
+    raise _wrong(*hints.get(factor, (f"a learning rate {factor:g} times as large does not give the correct updates.",
+                                     "how many times too large is the summed loss, and so the gradient?")))
 
 
 def _lesson_strategy():
     """A MirroredStrategy over the logical CPUs (lesson 07 makes two) or the default devices."""
     import tensorflow as tf
 
-    cpus = tf.config.list_logical_devices("CPU")
-    gpus = tf.config.list_logical_devices("GPU")
-    if len(cpus) > 1 and not gpus:
-        return tf.distribute.MirroredStrategy([d.name for d in cpus])
-    return tf.distribute.MirroredStrategy()
+    cpus, gpus = tf.config.list_logical_devices("CPU"), tf.config.list_logical_devices("GPU")
+    return tf.distribute.MirroredStrategy(None if gpus or len(cpus) < 2 else [d.name for d in cpus])
 
 
-def _check_in_scope(fn) -> _Verdict:
-    from keraslab import distribute
-
+def _check_in_scope(fn):
     strategy = _lesson_strategy()
     hint = "with strategy.scope(): model = get_mnist_model(); model.compile(...); then return model."
     keras.utils.set_random_seed(0)
@@ -113,7 +105,7 @@ def _check_in_scope(fn) -> _Verdict:
     rng = np.random.default_rng(0)
     x, y = rng.random((64, 784)).astype("float32"), rng.integers(0, 10, 64)
     history = _run("fit() under the strategy", hint, model.fit, x, y, epochs=1,
-                   batch_size=distribute.global_batch_size(16, strategy), verbose=0)
+                   batch_size=16 * strategy.num_replicas_in_sync, verbose=0)
     if not np.isfinite(history.history["loss"][0]):
         raise _wrong("training gave a non-finite loss.", hint)
     return _correct("every weight of your model is a mirrored variable created under strategy.scope(), it is "
@@ -122,21 +114,13 @@ def _check_in_scope(fn) -> _Verdict:
 
 @_exercise("07.3", "coding", "Create and compile a model under strategy.scope()")
 def check_07_model_in_scope(answer=...):
-    """Coding: ``make_model(strategy)`` creates and compiles a classifier of
-    784-value inputs into 10 classes (e.g. ``keraslab.models.get_mnist_model()``)
-    under ``strategy.scope()`` and returns it.
-
-    The check passes a ``MirroredStrategy`` (over lesson 07's two logical CPUs when
-    they exist), checks every weight was created in its scope, and trains one epoch
-    on 64 random samples. TensorFlow backend only.
+    """Coding: ``make_model(strategy)`` creates and compiles a classifier of 784-value
+    inputs into 10 classes under ``strategy.scope()`` and returns it (TensorFlow only).
 
     Args:
         answer: the function ``make_model``.
 
     Example::
-
-        def make_model(strategy):
-            ...  # your code here
 
         exercises.check_07_model_in_scope(make_model)
     """
@@ -145,13 +129,12 @@ def check_07_model_in_scope(answer=...):
     raise _check_in_scope(fn)
 
 
-def _check_average_loss(fn) -> _Verdict:
+def _check_average_loss(fn):
     import tensorflow as tf
 
     hint = "divide the sum of the replica's losses by the GLOBAL batch size: tf.nn.compute_average_loss(losses, " \
            "global_batch_size=global_batch_size)."
-    share = tf.constant([1.0, 2.0, 3.0, 4.0])
-    value = _run("`average_loss(losses, 8)`", hint, fn, share, 8)
+    value = _run("`average_loss(losses, 8)`", hint, fn, tf.constant([1.0, 2.0, 3.0, 4.0]), 8)
     if value is None:
         raise _unsolved("`average_loss(...)` returned None: replace the `...` with your code and return the loss.")
     got = float(keras.ops.convert_to_numpy(value))
@@ -162,8 +145,7 @@ def _check_average_loss(fn) -> _Verdict:
         raise _wrong(f"for this replica's losses 1, 2, 3, 4 and a global batch of 8 you returned {got:g}, not 1.25.",
                      hint)
     strategy = _lesson_strategy()
-    replicas = strategy.num_replicas_in_sync
-    losses = np.arange(1, 6 * replicas + 1, dtype="float32")  # a global batch other than 8
+    losses = np.arange(1, 6 * strategy.num_replicas_in_sync + 1, dtype="float32")  # a global batch other than 8
     dataset = tf.data.Dataset.from_tensor_slices(losses).batch(len(losses))
     batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
 
@@ -183,20 +165,12 @@ def _check_average_loss(fn) -> _Verdict:
 @_exercise("07.4", "coding", "A replica's share of the loss")
 def check_07_average_loss(answer=...):
     """Coding: ``average_loss(per_example_losses, global_batch_size)`` returns one
-    replica's share of the mean loss over the *global* batch: the sum of its
-    per-example losses divided by ``global_batch_size``.
-
-    The check calls it on 4 losses with a global batch of 8, then inside
-    ``strategy.run`` under a ``MirroredStrategy`` and sums the replicas. TensorFlow
-    backend only.
+    replica's share of the mean loss over the *global* batch (TensorFlow only).
 
     Args:
         answer: the function ``average_loss``.
 
     Example::
-
-        def average_loss(per_example_losses, global_batch_size):
-            ...  # your code here
 
         exercises.check_07_average_loss(average_loss)
     """
