@@ -105,7 +105,7 @@ def test_notebook_is_executed_and_clean(path):
         compared = sanitize(json.dumps([{k: v for k, v in o.items() if k != "traceback"} for o in c["outputs"]]))
         assert "/work/" not in compared and "/home/" not in compared, f"cell {i} stored an absolute path"
     assert "NBVAL_RAISES_EXCEPTION" not in sources, "pitfalls use keraslab.pitfalls, never nbval markers"
-    assert "## Setup" in markdown and "## Introduction" in markdown
+    assert "## Setup" in markdown
     setup_cell = "".join(code[0]["source"])
     assert "from keraslab.lesson import setup" in setup_cell and "except ModuleNotFoundError" in setup_cell
     assert re.search(r"^setup\(backend=\"(tensorflow|jax)\"[,)]", setup_cell, re.MULTILINE), "one setup() call"
@@ -118,7 +118,7 @@ def test_notebook_is_executed_and_clean(path):
     header = "".join(nb["cells"][0]["source"])
     assert [line for line in header.splitlines() if "**Backend:**" in line and "Run time" in line], (
         "the header needs one line with the backend and the run time")
-    assert len(header.split()) <= 170, f"header of {len(header.split())} words: benchmarks live in the README"
+    assert len(header.split()) <= 200, f"header of {len(header.split())} words: benchmarks live in the README"
     assert not re.search(r"make (bench|run)|\d(\.\d+)?x faster|speed-up", header), "make targets/speed-ups: README"
     if backend == "jax":
         assert "import tensorflow" not in sources.replace("import tensorflow as tf  # the course material", ""), (
@@ -152,5 +152,7 @@ def test_the_package_is_small_and_the_readme_names_every_module():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     layout = readme[readme.index("## Layout"):]
     layout = layout[: layout.index("\n## ", 5)]
-    missing = [m for m in lines if not m.endswith("__init__.py") and Path(m).name not in layout]
+    # a module by its file name; a subpackage's modules by the subpackage's folder (exercises/)
+    missing = [m for m in lines if not m.endswith("__init__.py")
+               and (Path(m).name if "/" not in m else Path(m).parts[0] + "/") not in layout]
     assert not missing, f"modules missing from the README's layout: {missing}"
