@@ -324,7 +324,8 @@ def run_notebooks(
         return results
     done: dict[int, Result] = {}
     # one process per running notebook: its kernel is that process's child, so peak RSS stays per notebook
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+    # spawn, not fork: forking a process that has threads (JAX, TensorFlow under pytest) can deadlock the child
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         pending, queue = {}, list(enumerate(tasks))
         while queue or pending:
             while queue and len(pending) < jobs and all(r.status == "ok" for r in done.values()):
