@@ -11,7 +11,7 @@ from keraslab.runner import apply_stable_env
 
 apply_stable_env()
 
-collect_ignore_glob = ["build/*", ".venv/*", "scripts/*", "tests/ipython/*"]
+collect_ignore_glob = ["build/*", ".venv*/*", "scripts/*", "notebooks/scripts/*", "tests/ipython/*"]
 
 
 @pytest.hookimpl(tryfirst=True)
