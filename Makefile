@@ -73,9 +73,9 @@ $(BROWSER_STAMP): scripts/install_browser.sh | $(STAMP)
 	bash scripts/install_browser.sh
 	@touch $(BROWSER_STAMP)
 
-# Two pytest workers: each notebook's cells stay on one worker (conftest.py groups them), everything else spreads.
+# Two pytest workers, one file at a time each: a notebook's cells run in order on one worker, in one kernel.
 test: $(STAMP) $(BROWSER_STAMP) $(COLAB_STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
 
 test-unit: $(STAMP) $(BROWSER_STAMP)
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)

@@ -5,6 +5,8 @@ environment here makes the notebooks run under the same settings as
 ``make outputs`` (which wrote the outputs they are compared with).
 """
 
+import os
+
 import pytest
 
 from keraslab.runner import apply_stable_env
@@ -14,11 +16,15 @@ apply_stable_env()
 collect_ignore_glob = ["build/*", ".venv*/*", "scripts/*", "notebooks/scripts/*", "tests/ipython/*"]
 
 
+#: The Keras backend this session started with (none under make test). A test that picks one in-process
+#: (setup(), or importing lesson 06's script, which defaults to JAX) must not hand it to the kernels and worker
+#: processes of the tests after it: it is put back before every test and every notebook cell.
+_KERAS_BACKEND = os.environ.get("KERAS_BACKEND")
+
+
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Under ``pytest -n 2 --dist loadgroup`` (make test) all cells of one notebook run on one worker, in order:
-    nbval runs them in one kernel. Other tests are spread over the workers one by one."""
-    for item in items:
-        path = str(item.path)
-        if path.endswith(".ipynb"):
-            item.add_marker(pytest.mark.xdist_group(path))
+def pytest_runtest_setup(item):
+    if _KERAS_BACKEND is None:
+        os.environ.pop("KERAS_BACKEND", None)
+    else:
+        os.environ["KERAS_BACKEND"] = _KERAS_BACKEND
