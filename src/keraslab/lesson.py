@@ -22,7 +22,10 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from keraslab.i18n import set_language, translator
 from keraslab.results import RESULT_FILE_ENV, read_result, write_result
+
+_ = translator("keraslab")
 
 __all__ = ["MINIMUM", "RECORDED_WITH", "SetupError", "LessonSetup", "setup", "quiet_native_stderr"]
 
@@ -60,8 +63,9 @@ class LessonSetup:
 
     def line(self) -> str:
         found = " | ".join(f"{name} {version}" for name, version in self.versions.items())
-        tail = " | deterministic ops" if self.deterministic_ops else ""
-        return f"{found} | backend {self.backend} | seed {self.seed}{tail}"
+        tail = " | " + _("deterministic ops") if self.deterministic_ops else ""
+        return _("{found} | backend {backend} | seed {seed}").format(found=found, backend=self.backend,
+                                                                      seed=self.seed) + tail
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -120,7 +124,9 @@ def _check_version(name: str, version: str) -> str | None:
         )
     recorded = RECORDED_WITH[name]
     if _version_tuple(version) != _version_tuple(recorded):
-        return f"{name} {version} (the stored outputs were recorded with {name} {recorded})"
+        return _("{name} {version} (the stored outputs were recorded with {name} {recorded})").format(
+            name=name, version=version, recorded=recorded
+        )
     return None
 
 
@@ -150,7 +156,12 @@ def _report_backend(backend: str) -> None:
 
 
 def setup(
-    backend: str = "tensorflow", seed: int = 42, *, verbose: bool = True, allow_other_backend: bool = True
+    backend: str = "tensorflow",
+    seed: int = 42,
+    *,
+    language: str = "en",
+    verbose: bool = True,
+    allow_other_backend: bool = True,
 ) -> LessonSetup:
     """Prepare this kernel for a lesson; call it before ``import keras``.
 
@@ -164,10 +175,14 @@ def setup(
        naming the fix; different from :data:`RECORDED_WITH` prints one warning line
        (numbers and messages may differ from the stored outputs) and goes on.
     5. Prints one line: versions, backend, seed.
+    6. Sets the language of what the package prints (:mod:`keraslab.i18n`), and of
+       the run folders (:mod:`keraslab.paths`): the Korean edition says
+       ``language="ko"``.
 
     Args:
         backend: the lesson's backend (``"tensorflow"`` or ``"jax"``).
         seed: the random seed.
+        language: ``"en"`` (``notebooks/``) or ``"ko"`` (``notebooks/ko/``, 한국어판).
         verbose: print the summary line (and the version warning).
         allow_other_backend: ``False`` for a lesson whose subject is the backend
             itself (TensorFlow's ``GradientTape``, ``tf.distribute``): another
@@ -183,6 +198,7 @@ def setup(
             ``KERAS_BACKEND`` names another backend than a lesson that allows
             no other.
     """
+    set_language(language)
     chosen = _choose_backend(backend, allow_other_backend)
     os.environ["KERAS_BACKEND"] = chosen
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ INFO, WARNING and ERROR lines off
@@ -202,7 +218,9 @@ def setup(
         print(result.line())
         if warnings:
             print(
-                f"Warning: this kernel has {'; '.join(warnings)}. The lesson runs; printed numbers may differ.",
+                _("Warning: this kernel has {found}. The lesson runs; printed numbers may differ.").format(
+                    found="; ".join(warnings)
+                ),
                 file=sys.stderr,
             )
     return result

@@ -12,6 +12,11 @@ point a notebook somewhere else without editing it:
 | build        | ``<root>/build``   | ``KERASLAB_BUILD_DIR``     |
 | data         | ``<root>/data``    | ``KERASLAB_DATA_DIR`` (see :mod:`keraslab.data`) |
 
+The Korean edition (``setup(language="ko")``) works one level down, in
+``logs/ko``, ``checkpoints/ko``, ``figures/ko`` and ``build/ko``, so the two
+editions' runs never mix, even when both run at once; its scripts are in
+``notebooks/ko/scripts`` (:func:`scripts_dir`).
+
 Run folders (``logs/<notebook>/<run>``, ``checkpoints/<notebook>/<run>``) are
 made *fresh*: a rerun of the same cell replaces the old run instead of mixing
 new event files or a stale "best" checkpoint into it.
@@ -32,12 +37,15 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from keraslab.i18n import language
+
 __all__ = [
     "repo_root",
     "logs_dir",
     "checkpoints_dir",
     "figures_dir",
     "build_dir",
+    "scripts_dir",
     "run_dir",
     "relative",
     "Run",
@@ -67,7 +75,8 @@ def repo_root() -> Path:
 
 def _folder(kind: str) -> Path:
     env = os.environ.get(_ENV[kind])
-    return Path(env).expanduser().resolve() if env else repo_root() / kind
+    folder = Path(env).expanduser().resolve() if env else repo_root() / kind
+    return folder if language() == "en" else folder / language()
 
 
 def logs_dir() -> Path:
@@ -88,6 +97,13 @@ def figures_dir() -> Path:
 def build_dir() -> Path:
     """Executed notebook copies and other generated files."""
     return _folder("build")
+
+
+def scripts_dir() -> Path:
+    """The programs the lessons run in new processes: ``notebooks/scripts`` (``notebooks/ko/scripts``
+    for the Korean edition, the same code with Korean comments and messages)."""
+    notebooks = repo_root() / "notebooks"
+    return notebooks / "scripts" if language() == "en" else notebooks / language() / "scripts"
 
 
 def run_dir(kind: str, notebook: str, run: str, *, fresh: bool = True) -> Path:

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from keraslab.i18n import translator
+
 __all__ = [
     "EXERCISES",
     "Exercise",
@@ -50,7 +52,7 @@ __all__ = [
 ]
 
 CORRECT, WRONG, UNSOLVED = "correct", "wrong", "unsolved"
-_UNSOLVED_ANSWER = "replace the `...` with your answer."
+_ = translator("keraslab")
 
 
 # --------------------------------------------------------------------------- feedback
@@ -63,12 +65,13 @@ class _Verdict(Exception):
 
     def show(self) -> bool | None:
         if self.status == CORRECT:
-            print(f"✅ Correct: {self.message}")
+            print(_("✅ Correct: {message}").format(message=self.message))
             return True
         if self.status == UNSOLVED:
-            print(f"⏳ Not solved yet: {self.message}")
+            print(_("⏳ Not solved yet: {message}").format(message=self.message))
             return None
-        print(f"❌ Not yet: {self.message}" + (f"\n   Hint: {self.hint}" if self.hint else ""))
+        hint = "\n   " + _("Hint: {hint}").format(hint=self.hint) if self.hint else ""
+        print(_("❌ Not yet: {message}").format(message=self.message) + hint)
         return False
 
 
@@ -81,8 +84,8 @@ def _wrong(message: str, hint: str | None = None) -> _Verdict:
     return _Verdict(WRONG, message, hint)
 
 
-def _unsolved(message: str = _UNSOLVED_ANSWER) -> _Verdict:
-    return _Verdict(UNSOLVED, message)
+def _unsolved(message: str | None = None) -> _Verdict:
+    return _Verdict(UNSOLVED, message or _("replace the `...` with your answer."))
 
 
 def _describe(exc: BaseException) -> str:
@@ -111,7 +114,7 @@ def _run(what: str, hint: str, fn: Callable, *args, **kwargs):
     except _Verdict:
         raise
     except (Exception, SystemExit) as exc:
-        raise _wrong(f"{what} raised {_describe(exc)}", hint) from None
+        raise _wrong(_("{what} raised {error}").format(what=what, error=_describe(exc)), hint) from None
 
 
 @dataclass(frozen=True)
@@ -151,8 +154,8 @@ def _exercise(exercise_id: str, kind: str, title: str):
                 verdict = raised
             except (Exception, SystemExit) as exc:
                 verdict = _wrong(
-                    f"checking your answer raised {_describe(exc)}",
-                    "compare your answer with what the task asks for (its type, names and arguments).",
+                    _("checking your answer raised {error}").format(error=_describe(exc)),
+                    _("compare your answer with what the task asks for (its type, names and arguments)."),
                 )
             return verdict.show()
 
@@ -184,7 +187,8 @@ def check(exercise: str, answer=...) -> bool | None:
     """
     entry = EXERCISES.get(str(exercise).strip())
     if entry is None:
-        print(f"❌ Not yet: there is no exercise {exercise!r}.\n   Hint: use one of {', '.join(EXERCISES)}.")
+        _wrong(_("there is no exercise {exercise!r}.").format(exercise=exercise),
+               _("use one of {ids}.").format(ids=", ".join(EXERCISES))).show()
         return None
     return entry.checker(answer)
 
@@ -207,25 +211,29 @@ def list_exercises(lesson: str | int | None = None) -> list[Exercise]:
 
 
 # --------------------------------------------------------------------------- answers
-def _number(answer, unit: str = "a number"):
-    """The answer as a float, or feedback that it is not a number."""
+def _number(answer, unit: str | None = None):
+    """The answer as a float, or feedback that it is not a number (``unit``, translated, e.g. "a number")."""
+    unit = unit or _("a number")
+    not_unit = _("your answer is {answer!r}, not {unit}.").format(answer=answer, unit=unit)
+    write_unit = _("write {unit}, e.g. `answer = 3`.").format(unit=unit)
     if answer is ...:
         raise _unsolved()
     if isinstance(answer, bool) or answer is None:
-        raise _wrong(f"your answer is {answer!r}, not {unit}.", f"write {unit}, e.g. `answer = 3`.")
+        raise _wrong(not_unit, write_unit)
     try:
         value = float(answer)
     except (TypeError, ValueError):
-        raise _wrong(f"your answer is {answer!r}, not {unit}.", f"write {unit}, e.g. `answer = 3`.") from None
+        raise _wrong(not_unit, write_unit) from None
     if not math.isfinite(value):
-        raise _wrong(f"your answer is {value}, not a finite number.")
+        raise _wrong(_("your answer is {value}, not a finite number.").format(value=value))
     return value
 
 
 def _whole(answer) -> int:
-    value = _number(answer, "a whole number")
+    value = _number(answer, _("a whole number"))
     if value != int(value):
-        raise _wrong(f"your answer {value:g} is not a whole number.", "answer with a whole number, e.g. 5.")
+        raise _wrong(_("your answer {value:g} is not a whole number.").format(value=value),
+                     _("answer with a whole number, e.g. 5."))
     return int(value)
 
 
@@ -236,7 +244,8 @@ def _choice(answer, options: dict[str, str]) -> str:
     text = str(answer).strip().strip("()").lower() if isinstance(answer, str) else None
     if text is None or text not in options:
         keys = sorted(set(options.values()))
-        raise _wrong(f"your answer is {answer!r}.", f"answer with one of: {', '.join(repr(k) for k in keys)}.")
+        raise _wrong(_("your answer is {answer!r}.").format(answer=answer),
+                     _("answer with one of: {keys}.").format(keys=", ".join(repr(k) for k in keys)))
     return options[text]
 
 
@@ -266,32 +275,36 @@ def _own_functions(cls: type, base: type) -> dict[str, object]:
 def _learner_class(answer, base: type, name: str, base_name: str) -> type:
     """Check the answer is a real subclass of ``base``; "not solved" for an empty stub."""
     if answer is ...:
-        raise _unsolved(f"replace the `...` in `{name}` with your code.")
+        raise _unsolved(_("replace the `...` in `{name}` with your code.").format(name=name))
     if not inspect.isclass(answer):
-        raise _wrong(f"`{name}` should be a class, but it is {type(answer).__name__}.",
-                     f"write `class {name}({base_name}):`.")
+        raise _wrong(_("`{name}` should be a class, but it is {type}.").format(name=name, type=type(answer).__name__),
+                     _("write `class {name}({base}):`.").format(name=name, base=base_name))
     if not issubclass(answer, base):
-        raise _wrong(f"`{name}` does not subclass {base_name}.", f"write `class {name}({base_name}):`.")
+        raise _wrong(_("`{name}` does not subclass {base}.").format(name=name, base=base_name),
+                     _("write `class {name}({base}):`.").format(name=name, base=base_name))
     methods = _own_functions(answer, base)
     if not methods or all(_is_stub_function(f) for f in methods.values()):
-        raise _unsolved(f"replace the `...` in `{name}` with your code.")
+        raise _unsolved(_("replace the `...` in `{name}` with your code.").format(name=name))
     return answer
 
 
 def _learner_function(answer, name: str) -> Callable:
     if answer is ...:
-        raise _unsolved(f"replace the `...` in `{name}` with your code.")
+        raise _unsolved(_("replace the `...` in `{name}` with your code.").format(name=name))
     if not callable(answer) or inspect.isclass(answer):
-        raise _wrong(f"`{name}` should be a function, but it is {type(answer).__name__}.", f"write `def {name}(...):`.")
+        kind = type(answer).__name__
+        raise _wrong(_("`{name}` should be a function, but it is {type}.").format(name=name, type=kind),
+                     _("write `def {name}(...):`.").format(name=name))
     if _is_stub_function(answer):
-        raise _unsolved(f"replace the `...` in `{name}` with your code.")
+        raise _unsolved(_("replace the `...` in `{name}` with your code.").format(name=name))
     return answer
 
 
 def _returned(value, call: str, what: str):
     """A factory's result; ``None`` means the learner has not written the ``return`` yet."""
     if value is None:
-        raise _unsolved(f"`{call}` returned None: replace the `...` with your code and return {what}.")
+        raise _unsolved(_("`{call}` returned None: replace the `...` with your code and return {what}.").format(
+            call=call, what=what))
     return value
 
 
@@ -370,5 +383,5 @@ def _classification_data(samples: int = 128, features: int = 4, classes: int = 3
 
 def _backend_is_tensorflow(what: str) -> None:
     if keras.backend.backend() != "tensorflow":
-        raise _unsolved(f"{what} needs the TensorFlow backend (KERAS_BACKEND=tensorflow); this kernel runs "
-                        f"{keras.backend.backend()}.")
+        raise _unsolved(_("{what} needs the TensorFlow backend (KERAS_BACKEND=tensorflow); this kernel runs "
+                          "{backend}.").format(what=what, backend=keras.backend.backend()))
