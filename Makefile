@@ -8,6 +8,8 @@ PYTHON ?= $(firstword $(foreach v,3.11 3.12 3.13,$(shell p=$$(command -v python$
 COLAB_PYTHON ?= $(firstword $(shell p=$$(command -v python3.13 2>/dev/null) && "$$p" -c pass 2>/dev/null && echo "$$p") $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13))
 # Notebooks run at once by make run / make outputs / make test (one per core).
 JOBS   ?= 2
+# Which edition make run / make outputs execute: en (notebooks/), ko (notebooks/ko/, 한국어판) or all.
+EDITION ?= all
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -23,7 +25,7 @@ ifeq ($(origin KERASLAB_DATA_DIR), undefined)
   endif
 endif
 
-.PHONY: help install colab-env run outputs test test-unit lint tensorboard lab bench distributed-demo clean clean-logs
+.PHONY: help install colab-env run outputs translations test test-unit lint tensorboard lab bench distributed-demo clean clean-logs
 
 help:
 	@echo "make run          execute every notebook (build/notebooks/), print a results table"
@@ -31,6 +33,8 @@ help:
 	@echo "make test-unit    unit tests only (fast)"
 	@echo "make colab-env    .venv-colab: Colab's versions (requirements-colab.txt) on Python 3.13, for the Colab-stack test"
 	@echo "make outputs      re-execute notebooks in place to regenerate stored outputs"
+	@echo "                  (run/outputs: EDITION=en or EDITION=ko for one edition, NOTEBOOKS=... for some lessons)"
+	@echo "make translations compile the Korean message catalogs (src/keraslab/locale/*/LC_MESSAGES/*.po -> .mo)"
 	@echo "make tensorboard  serve logs/ on http://localhost:6006"
 	@echo "make lab          start JupyterLab"
 	@echo "make lint         ruff over src, tests and notebooks"
@@ -64,10 +68,15 @@ $(COLAB_STAMP): requirements-colab.txt pyproject.toml
 	@touch $(COLAB_STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m keraslab.runner --jobs $(JOBS) $(NOTEBOOKS)
+	$(BIN)/python -m keraslab.runner --jobs $(JOBS) --edition $(EDITION) $(NOTEBOOKS)
 
 outputs: $(STAMP)
-	$(BIN)/python -m keraslab.runner --jobs $(JOBS) --in-place $(NOTEBOOKS)
+	$(BIN)/python -m keraslab.runner --jobs $(JOBS) --edition $(EDITION) --in-place $(NOTEBOOKS)
+
+# gettext: the .po files are the text, the .mo files what Python's gettext reads (tests/test_translations.py
+# fails when a .mo is older than its .po or a message has no translation).
+translations: $(STAMP)
+	for po in src/keraslab/locale/*/LC_MESSAGES/*.po; do $(BIN)/pybabel -q compile -i "$$po" -o "$${po%.po}.mo" || exit 1; done
 
 $(BROWSER_STAMP): scripts/install_browser.sh | $(STAMP)
 	bash scripts/install_browser.sh

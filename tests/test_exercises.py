@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import numpy as np
 import pytest
 from exercise_support import solutions
 
-from keraslab import exercises
+from keraslab import exercises, i18n
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
@@ -139,3 +140,46 @@ def test_checkers_leave_no_files_behind(tmp_path, monkeypatch):
         assert exercises.check(exercise_id, solutions(stem)[name]) is True
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd"]
     assert list(cwd.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- the Korean edition's feedback
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+KOREAN_STATUS = ("✅ 정답입니다: ", "❌ 아직 아닙니다: ", "⏳ 아직 풀지 않았습니다: ")
+
+
+@pytest.fixture
+def korean():
+    """The checkers as a Korean lesson's kernel runs them (``setup(language="ko")``)."""
+    i18n.set_language("ko")
+    yield
+    i18n.set_language("en")
+
+
+def untranslated(feedback: str) -> list[str]:
+    """English phrases (four words or more) left in Korean feedback, outside code, quotes and error texts."""
+    text = re.sub(r"`[^`]*`|'[^']*'|\"[^\"]*\"|\b\w+(Error|Exception|Warning)\b: .*", " ", feedback)
+    return re.findall(r"\b[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){3,}\b", text)
+
+
+def assert_korean(out: str, status: str) -> None:
+    assert out.startswith(status), out
+    assert HANGUL.search(out.split(": ", 1)[1]), out
+    assert not untranslated(out), (untranslated(out), out)
+    for line in out.splitlines()[1:]:
+        assert not line.startswith("   Hint"), out
+
+
+@pytest.mark.parametrize("exercise_id", sorted(TABLE))
+def test_korean_feedback_for_the_solution_placeholder_and_wrong_answers(exercise_id, korean, capsys):
+    stem, name, placeholder = TABLE[exercise_id]
+    assert_korean(run_checker(exercise_id, solutions(stem)[name], capsys)[1], KOREAN_STATUS[0])
+    assert_korean(run_checker(exercise_id, namespace(placeholder)[name], capsys)[1], KOREAN_STATUS[2])
+    for source, _ in WRONG[exercise_id]:
+        assert_korean(run_checker(exercise_id, namespace(source)[name], capsys)[1], KOREAN_STATUS[1])
+    for garbage in (None, "x", _raises):
+        assert_korean(run_checker(exercise_id, garbage, capsys)[1], KOREAN_STATUS[1:])
+
+
+def test_the_korean_check_can_fail():
+    assert untranslated("❌ 아직 아닙니다: the learning rate was not reduced.") == ["the learning rate was not reduced"]
+    assert untranslated("❌ 아직 아닙니다: `model.fit` 에서 ValueError: the input has the wrong shape") == []

@@ -11,7 +11,14 @@ from nbval.plugin import get_sanitize_patterns
 from keraslab import runner
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")) + sorted(
+    (REPO / "notebooks" / "ko").glob("[0-9][0-9]_*.ipynb"))
+#: what the header and headings say in each edition (tests/test_editions.py matches the Korean headings)
+WORDS = {
+    "en": {"backend": "**Backend:**", "run time": "Run time", "setup": "## Setup", "pitfalls": "## Keras 3 pitfalls",
+           "exercises": "## Exercises (확인 문제)"},
+    "ko": {"backend": "**백엔드:**", "run time": "**실행 시간:**"},
+}
 SANITIZE = REPO / "tests" / "nbval_sanitize.cfg"
 #: lessons whose subject is TensorFlow (GradientTape, tf.function, tf.distribute); the rest run on JAX
 TENSORFLOW_LESSONS = {"05", "07", "08"}
@@ -75,8 +82,9 @@ def test_notebooks_exist():
     assert len(NOTEBOOKS) >= 1, "no numbered notebooks in notebooks/"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(REPO / "notebooks").as_posix())
 def test_notebook_is_executed_and_clean(path):
+    words = WORDS["ko" if path.parent.name == "ko" else "en"]
     nb = json.loads(path.read_text(encoding="utf-8"))
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     first = "".join(nb["cells"][0]["source"])
@@ -105,7 +113,7 @@ def test_notebook_is_executed_and_clean(path):
         compared = sanitize(json.dumps([{k: v for k, v in o.items() if k != "traceback"} for o in c["outputs"]]))
         assert "/work/" not in compared and "/home/" not in compared, f"cell {i} stored an absolute path"
     assert "NBVAL_RAISES_EXCEPTION" not in sources, "pitfalls use keraslab.pitfalls, never nbval markers"
-    assert "## Setup" in markdown
+    assert words.get("setup", "") in markdown
     setup_cell = "".join(code[0]["source"])
     assert "from keraslab.lesson import setup" in setup_cell and "except ModuleNotFoundError" in setup_cell
     assert re.search(r"^setup\(backend=\"(tensorflow|jax)\"[,)]", setup_cell, re.MULTILINE), "one setup() call"
@@ -116,7 +124,7 @@ def test_notebook_is_executed_and_clean(path):
     assert backend == ("tensorflow" if path.name[:2] in TENSORFLOW_LESSONS else "jax"), f"{path.name} uses {backend}"
     # the header: title, what you will learn, the material it follows, one line with backend and run time
     header = "".join(nb["cells"][0]["source"])
-    assert [line for line in header.splitlines() if "**Backend:**" in line and "Run time" in line], (
+    assert [line for line in header.splitlines() if words["backend"] in line and words["run time"] in line], (
         "the header needs one line with the backend and the run time")
     assert len(header.split()) <= 200, f"header of {len(header.split())} words: benchmarks live in the README"
     assert not re.search(r"make (bench|run)|\d(\.\d+)?x faster|speed-up", header), "make targets/speed-ups: README"
@@ -124,12 +132,12 @@ def test_notebook_is_executed_and_clean(path):
         assert "import tensorflow" not in sources.replace("import tensorflow as tf  # the course material", ""), (
             "a backend-agnostic lesson imports TensorFlow only to show the course material's own code"
         )
-    assert "## Keras 3 pitfalls" in markdown
+    assert words.get("pitfalls", "") in markdown
     # lesson prose speaks to the learner; remarks about the test harness belong in the README
     harness = [w for w in ("nbval", "results table", "not compared", "compared by tests", "raises-exception")
                if w in markdown]  # fmt: skip
     assert not harness, f"test-harness wording in the lesson's prose: {harness}"
-    assert "## Exercises (확인 문제)" in markdown and "exercises.check_" in sources, "checked exercises at the end"
+    assert words.get("exercises", "") in markdown and "exercises.check_" in sources, "checked exercises at the end"
     assert "with pitfall(" in sources
     # %tensorboard and paths never depend on the kernel's working directory (notebooks/)
     for line in sources.splitlines():

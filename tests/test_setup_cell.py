@@ -8,6 +8,7 @@ interpreter in which ``import keraslab`` fails, with a stand-in ``google.colab``
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,8 +43,15 @@ def test_without_keraslab_the_setup_cell_says_how_to_install_it(lesson, tmp_path
     local = run_without_keraslab(source, tmp_path / "local", colab=False)
     colab = run_without_keraslab(source, tmp_path / "colab", colab=True)
     print(local, colab, sep="\n\n")
-    assert local.startswith("ModuleNotFoundError: keraslab is not installed in this kernel")
-    assert "%pip install -e .." in local and "restart" in local and "git clone" not in local
-    assert colab.startswith("ModuleNotFoundError: keraslab is not installed in this kernel")
-    for step in ("!git clone", "%cd keraslab/notebooks", "%pip install -e ..", "Runtime > Restart session"):
+    if lesson.parent.name == "ko":  # the same commands, said in Korean (Colab's Korean menu: 런타임 > 세션 다시 시작)
+        assert all(re.search(r"[\uac00-\ud7a3]", text) for text in (local, colab)), "the message is in Korean"
+        restart, menu = ("다시 시작", "재시작"), ("런타임 > 세션 다시 시작", "Runtime > Restart session")
+    else:
+        assert local.startswith("ModuleNotFoundError: keraslab is not installed in this kernel")
+        assert colab.startswith("ModuleNotFoundError: keraslab is not installed in this kernel")
+        restart, menu = ("restart",), ("Runtime > Restart session",)
+    assert local.startswith("ModuleNotFoundError: keraslab") and colab.startswith("ModuleNotFoundError: keraslab")
+    assert "%pip install -e .." in local and any(r in local for r in restart) and "git clone" not in local
+    for step in ("!git clone", "%cd keraslab/notebooks\n", "%pip install -e .."):
         assert step in colab, f"the Colab message lacks {step!r}: {colab}"
+    assert any(m in colab for m in menu), f"the Colab message lacks the menu to restart the session: {colab}"

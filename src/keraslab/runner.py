@@ -1,8 +1,9 @@
 """Run the course notebooks headless, in order, each in a fresh kernel.
 
-``make run`` calls ``python -m keraslab.runner``: it executes every
-``notebooks/*.ipynb`` in name order, writes the executed copies to
-``build/notebooks/`` (the tracked notebooks stay untouched), shows a progress
+``make run`` calls ``python -m keraslab.runner``: it executes every lesson of
+both editions, ``notebooks/*.ipynb`` and the Korean ``notebooks/ko/*.ipynb``, in name
+order (``--edition en`` or ``ko`` for one), writes the executed copies to
+``build/notebooks/`` (``build/notebooks/ko/``; the tracked notebooks stay untouched), shows a progress
 bar, stops at the first failing notebook with its cell and error, and prints a
 results table: notebook, wall time, status, headline metric.
 
@@ -44,6 +45,7 @@ __all__ = [
     "apply_stable_env",
     "default_backend",
     "headline_of",
+    "lessons",
     "run_notebooks",
     "main",
 ]
@@ -60,6 +62,9 @@ STABLE_ENV = {
     "PYTHONHASHSEED": "0",
     "PYTHONWARNINGS": "ignore::DeprecationWarning",
 }
+
+#: The course's editions: English (``notebooks/``) and Korean (``notebooks/ko/``).
+EDITIONS = ("en", "ko")
 
 #: A headline line: ``test accuracy: 0.9333`` or ``검증 손실: 0.31``, the last one printed wins.
 _HEADLINE = re.compile(
@@ -190,7 +195,8 @@ def _execute(
     )
     # The kernel's own stdout/stderr (TensorFlow's C++ lines, ipykernel's warnings) go to a log
     # file beside the executed copy, not through the progress bar; its tail is shown on failure.
-    log_path = paths.build_dir() / "notebooks" / f"{path.stem}{'.' + backend if backend else ''}.log"
+    log_name = f"{path.stem}{'.' + backend if backend else ''}.log"
+    log_path = paths.build_dir() / "notebooks" / _edition_dir(path) / log_name
     result_file = log_path.with_suffix(".result.json")
     result_file.unlink(missing_ok=True)
     kernel_env = {**os.environ, **({"KERAS_BACKEND": backend} if backend else {}), RESULT_FILE_ENV: str(result_file)}
@@ -208,15 +214,29 @@ def _execute(
     bar.close()
     if error is not None and out_path.resolve() == path.resolve():
         # never overwrite a tracked notebook with a failed run
-        out_path = paths.build_dir() / "notebooks" / path.name
+        out_path = paths.build_dir() / "notebooks" / _edition_dir(path) / path.name
     out_path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_path)
     reported = read_result(result_file) or {}
     peak_mb = round(memory.peak / 2**20, 1)
-    result = Result(path.name, seconds, status, headline_of(nb), peak_mb, reported.get("backend", ""))
+    name = (_edition_dir(path) / path.name).as_posix()
+    result = Result(name, seconds, status, headline_of(nb), peak_mb, reported.get("backend", ""))
     if error is not None:
         _report_failure(nb, path, error, log_path, out_path)
     return result
+
+
+def _edition_dir(path: Path) -> Path:
+    """``Path("ko")`` for a lesson of the Korean edition (``notebooks/ko/``), else ``Path()``."""
+    return Path(path.parent.name) if path.parent.name in EDITIONS[1:] else Path()
+
+
+def lessons(edition: str = "all") -> list[Path]:
+    """The lessons of ``edition`` (``"en"``, ``"ko"`` or ``"all"``: English first), each in name order."""
+    if edition not in (*EDITIONS, "all"):
+        raise ValueError(f"edition must be one of {', '.join(EDITIONS)} or all, got {edition!r}")
+    folders = {"en": paths.repo_root() / "notebooks", "ko": paths.repo_root() / "notebooks" / "ko"}
+    return [p for e in EDITIONS if edition in (e, "all") for p in sorted(folders[e].glob("[0-9]*.ipynb"))]
 
 
 def _report_failure(nb, path: Path, error: Exception, log_path: Path, out_path: Path) -> None:
@@ -312,7 +332,7 @@ def run_notebooks(
     out_dir = out_dir or paths.build_dir() / "notebooks"
     tasks = []
     for i, nb_path in enumerate(notebooks, 1):
-        target = nb_path if in_place else out_dir / nb_path.name
+        target = nb_path if in_place else out_dir / _edition_dir(nb_path) / nb_path.name
         chosen = backend.get(nb_path) if isinstance(backend, Mapping) else backend
         tasks.append((nb_path, target, i, len(notebooks), timeout, chosen))
     if jobs <= 1:
@@ -341,7 +361,9 @@ def run_notebooks(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m keraslab.runner", description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/*.ipynb, in name order")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every lesson of --edition, in name order")
+    parser.add_argument("--edition", choices=[*EDITIONS, "all"], default="all",
+                        help="en: notebooks/, ko: notebooks/ko/ (한국어판), all: both (default)")
     parser.add_argument("--in-place", action="store_true", help="overwrite the notebooks with the executed copies")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds one cell may run (default 1800)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once (make run: 2, one per core)")
@@ -353,9 +375,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.in_place and (args.backend or args.other_backend):
         parser.error("stored outputs come from each lesson's own backend: --in-place takes no --backend")
-    notebooks = args.notebooks or sorted((paths.repo_root() / "notebooks").glob("[0-9]*.ipynb"))
+    notebooks = args.notebooks or lessons(args.edition)
     if not notebooks:
-        print("No notebooks to run in notebooks/.")
+        print(f"No notebooks to run (edition {args.edition}).")
         return 0
     missing = [str(p) for p in notebooks if not p.is_file()]
     if missing:
