@@ -24,6 +24,9 @@ _KERAS_BACKEND = os.environ.get("KERAS_BACKEND")
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
+    from keraslab import i18n
+
+    i18n.set_language("en")  # a test that switched to Korean never leaks into the next one
     if _KERAS_BACKEND is None:
         os.environ.pop("KERAS_BACKEND", None)
     else:

@@ -127,3 +127,21 @@ def test_the_first_setup_reports_the_backend(tmp_path, monkeypatch):
     lesson._report_backend("jax")  # a child process the lesson starts, with the same environment
     print(results.read_result(tmp_path / "kernel.json"))
     assert results.read_result(tmp_path / "kernel.json") == {"backend": "tensorflow"}
+
+
+def test_setup_speaks_the_lessons_language(monkeypatch, capsys):
+    from keraslab import i18n
+
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    real = lesson._installed_version
+    monkeypatch.setattr(lesson, "_installed_version", lambda name: "3.16.2" if name == "keras" else real(name))
+    try:
+        lesson.setup(backend="jax", language="ko")
+        out, err = capsys.readouterr()
+        assert i18n.language() == "ko"
+        assert out == "keras 3.16.2 | tensorflow 2.21.0 | 백엔드 tensorflow | 시드 42 | 결정적 연산\n"
+        assert err.startswith("경고: ") and "keras 3.16.2(저장된 출력은 keras 3.15.1로 기록했습니다)" in err
+        with pytest.raises(ValueError, match="language='english' is not an edition of this course: use one of en, ko"):
+            lesson.setup(backend="jax", language="english")
+    finally:
+        i18n.set_language("en")

@@ -78,3 +78,17 @@ def test_relative_inside_and_outside_repo(tmp_path):
     root = paths.repo_root()
     assert paths.relative(root / "logs" / "x") == "logs/x"
     assert paths.relative(tmp_path) == Path(tmp_path).resolve().as_posix()
+
+
+def test_the_korean_edition_writes_one_level_down_and_has_its_own_scripts(tmp_path, monkeypatch):
+    """setup(language="ko") keeps the Korean lessons' runs apart from the English ones (both may run at once)."""
+    from keraslab import i18n
+
+    english = {kind: getattr(paths, f"{kind}_dir")() for kind in ("logs", "checkpoints", "figures", "build")}
+    assert paths.scripts_dir() == paths.repo_root() / "notebooks" / "scripts"
+    monkeypatch.setattr(i18n, "_current", "ko")
+    for kind, folder in english.items():
+        assert getattr(paths, f"{kind}_dir")() == folder / "ko"
+    assert paths.scripts_dir() == paths.repo_root() / "notebooks" / "ko" / "scripts"
+    run = paths.new_run("01_iris", "baseline")
+    assert run.log_dir == english["logs"] / "ko" / "01_iris" / "baseline" and run.log_dir.is_dir()

@@ -163,3 +163,19 @@ def test_in_place_failure_leaves_the_notebook_untouched(tmp_path):
     assert result.status == "FAILED"
     assert bad.read_bytes() == before
     assert (runner.paths.build_dir() / "notebooks" / "01_bad.ipynb").exists()
+
+
+def test_both_editions_run_and_keep_apart(tmp_path, monkeypatch):
+    """make run runs notebooks/ and notebooks/ko/ (EDITION=en|ko|all); a Korean lesson's copy goes to out/ko/."""
+    (tmp_path / "notebooks" / "ko").mkdir(parents=True)
+    english = make_notebook(tmp_path / "notebooks" / "01_one.ipynb", "print('test accuracy: 0.5000')")
+    korean = make_notebook(tmp_path / "notebooks" / "ko" / "01_one.ipynb", "print('테스트 정확도: 0.5000')")
+    monkeypatch.setenv("KERASLAB_ROOT", str(tmp_path))
+    assert runner.lessons("en") == [english] and runner.lessons("ko") == [korean]
+    assert runner.lessons() == [english, korean]
+    with pytest.raises(ValueError, match="edition must be one of en, ko or all, got 'fr'"):
+        runner.lessons("fr")
+    results = runner.run_notebooks(runner.lessons(), out_dir=tmp_path / "out", timeout=120, jobs=2)
+    assert [(r.notebook, r.headline) for r in results] == [
+        ("01_one.ipynb", "test accuracy = 0.5000"), ("ko/01_one.ipynb", "테스트 정확도 = 0.5000")]
+    assert (tmp_path / "out" / "01_one.ipynb").is_file() and (tmp_path / "out" / "ko" / "01_one.ipynb").is_file()
