@@ -1,14 +1,17 @@
 """Run All in the real JupyterLab, in a real browser, as a learner would press it.
 
 1. JupyterLab from this venv on a free 127.0.0.1 port, in a folder holding a copy of
-   lesson 01 with its outputs cleared, and an environment without the Makefile's or
-   pytest's settings (no ``TF_CPP_MIN_LOG_LEVEL``, no ``KERAS_BACKEND``, no headless
-   IPython profile): the kernel is an ordinary one that captures fd 2, as on a laptop;
+   lesson 01 (the English edition, then the Korean one, ``ko/``) with its outputs cleared,
+   and an environment without the Makefile's or pytest's settings (no ``TF_CPP_MIN_LOG_LEVEL``,
+   no ``KERAS_BACKEND``, no headless IPython profile): the kernel is an ordinary one that captures fd 2, as on a laptop;
 2. headless Chromium opens the notebook and runs JupyterLab's own command
    ``notebook:run-all-cells`` (JupyterLab honours no cell tag here: the lesson has none);
 3. when the kernel is idle again, every code cell must have run, no cell may hold an
    error output (pitfall cells *display* their expected error), and no output may hold a
-   TensorFlow C++ log line; screenshots go to ``build/screenshots/jupyterlab-01*.png``.
+   TensorFlow C++ log line; screenshots go to ``build/screenshots/jupyterlab-01*.png``
+   (``jupyterlab-ko-01*.png`` for the Korean lesson);
+4. in the Korean lesson, Hangul must be drawn with a Korean font (Chromium's own report of the
+   fonts that rendered the title, ``CSS.getPlatformFontsForNode``), not as empty boxes.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ from browser import DevTools, chromium_argv, find_browser, free_port, stop
 
 from keraslab import paths
 
-LESSON = "01_iris_checkpoint.ipynb"
+LESSONS = {"en": "01_iris_checkpoint.ipynb", "ko": "ko/01_iris_checkpoint.ipynb"}
+#: fonts that have Hangul (scripts/install_browser.sh installs Debian's fonts-nanum)
+KOREAN_FONT = re.compile(r"nanum|noto (sans|serif) (cjk|kr)|malgun|apple sd gothic|un ?dotum|baekmuk", re.I)
 WINDOW = (1400, 1000)
 SERVER_START_S = 90
 RUN_ALL_S = 420  # the lesson takes ~15 s alone; a busy 2-core machine and a cold kernel add minutes
@@ -107,10 +112,21 @@ def _evaluate(tools: DevTools, sid: str, expression: str):
     return tools.send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, sid)["result"].get("value")
 
 
-def test_run_all_in_jupyterlab_runs_every_cell_without_errors_or_log_noise(tmp_path):
+def _fonts_of(tools: DevTools, sid: str, selector: str) -> list[dict]:
+    """The platform fonts Chromium drew the first element matching ``selector`` with."""
+    tools.send("DOM.enable", {}, sid)
+    tools.send("CSS.enable", {}, sid)
+    document = tools.send("DOM.getDocument", {"depth": -1}, sid)["root"]["nodeId"]
+    node = tools.send("DOM.querySelector", {"nodeId": document, "selector": selector}, sid)["nodeId"]
+    return tools.send("CSS.getPlatformFontsForNode", {"nodeId": node}, sid)["fonts"] if node else []
+
+
+@pytest.mark.parametrize("edition", sorted(LESSONS))
+def test_run_all_in_jupyterlab_runs_every_cell_without_errors_or_log_noise(edition, tmp_path):
     browser = find_browser()
+    LESSON, name = LESSONS[edition], "jupyterlab-01" if edition == "en" else "jupyterlab-ko-01"
     root = tmp_path / "lab"
-    root.mkdir()
+    (root / "ko").mkdir(parents=True)
     (tmp_path / "home").mkdir()
     nb = nbformat.read(paths.repo_root() / "notebooks" / LESSON, as_version=4)
     for cell in nb.cells:  # what shows after the run comes from this run alone
@@ -149,7 +165,11 @@ def test_run_all_in_jupyterlab_runs_every_cell_without_errors_or_log_noise(tmp_p
             if state.get("kernel") == "idle" and counts and all(counts):
                 break
         time.sleep(1)
-        (shots / "jupyterlab-01.png").write_bytes(_screenshot(tools, sid))
+        (shots / f"{name}.png").write_bytes(_screenshot(tools, sid))
+        _evaluate(tools, sid, "document.querySelector('.jp-RenderedMarkdown h1').scrollIntoView(), 'top'")
+        time.sleep(1)
+        fonts = _fonts_of(tools, sid, ".jp-RenderedMarkdown h1")
+        (shots / f"{name}-top.png").write_bytes(_screenshot(tools, sid))
         # The first pitfall cell, scrolled into view: what a learner sees there
         _evaluate(tools, sid, """(() => {
           const outs = [...document.querySelectorAll('.jp-OutputArea-output')];
@@ -158,7 +178,7 @@ def test_run_all_in_jupyterlab_runs_every_cell_without_errors_or_log_noise(tmp_p
           return !!out;
         })()""")  # fmt: skip
         time.sleep(1)
-        (shots / "jupyterlab-01-pitfall.png").write_bytes(_screenshot(tools, sid))
+        (shots / f"{name}-pitfall.png").write_bytes(_screenshot(tools, sid))
         page_text = _evaluate(tools, sid, "document.body.innerText") or ""
     finally:
         tools.close()
@@ -180,4 +200,9 @@ def test_run_all_in_jupyterlab_runs_every_cell_without_errors_or_log_noise(tmp_p
     assert not TF_LOG.search(page_text), "a TensorFlow log line is visible on the page"
     shown = [o for c in cells for o in c["outputs"] if "text/html" in o.get("data", {}) and "Traceback" in str(o)]
     assert shown and "ValueError: The filepath provided must end in `.keras`" in str(shown[0]["data"]["text/plain"])
-    assert any("test accuracy:" in t for t in texts), "the lesson did not reach its last cells"
+    assert any(re.search(r"(test accuracy|정확도): \d", t) for t in texts), "the lesson did not reach its last cells"
+    print("fonts of the title:", [(f["familyName"], f["glyphCount"]) for f in fonts])
+    if edition == "ko":  # Hangul drawn with a font that has it, not the last-resort font's empty boxes
+        assert re.search(r"[\uac00-\ud7a3]", page_text), "no Hangul on the Korean lesson's page"
+        assert any(KOREAN_FONT.search(f["familyName"]) and f["glyphCount"] for f in fonts), (
+            f"the Korean title was drawn with {fonts}: no Korean font (run scripts/install_browser.sh)")
