@@ -37,13 +37,14 @@ STRINGS = {tokenize.STRING} | ({tokenize.FSTRING_MIDDLE} if hasattr(tokenize, "F
 
 
 def _glossary() -> list[tuple[re.Pattern, str, str]]:
-    """README's glossary: (pattern of the English term, English, Korean)."""
+    """README's glossary: (pattern of the English term, English, Korean). A term the table qualifies in
+    parentheses, "resume (training)" -> 학습 재개, counts as used in Korean with its head noun, 재개."""
     rows = re.findall(r"^\| ([^|]+?) \| ([^|]+?) \| `\d\d_", (REPO / "README.md").read_text(encoding="utf-8"), re.M)
     terms = []
     for english, korean in rows:
         term = re.sub(r"\s*\(.*?\)\s*", " ", english).strip()  # "resume (training)" -> "resume"
         pattern = re.compile(rf"(?<![\w-]){re.escape(term)}(s|es)?(?![\w-])", re.IGNORECASE)
-        terms.append((pattern, term, korean.strip()))
+        terms.append((pattern, term, korean.strip().split()[-1] if "(" in english else korean.strip()))
     return terms
 
 
@@ -167,7 +168,7 @@ def untranslated_paragraphs(markdown: str) -> list[str]:
     """Paragraphs (or table rows, list items) of 6+ words where fewer than half the words have Hangul."""
     found = []
     for block in re.split(r"\n\s*\n|\n(?=\s*[-*|]|\s*\d+\. )", _prose(markdown)):
-        words = [w for w in re.findall(r"[\w'’-]+", block) if not w.isdigit()]
+        words = [w for w in re.findall(r"[\w'’-]+", block) if re.search(r"[^\W\d_]", w)]
         hangul = sum(bool(HANGUL.search(w)) for w in words)
         if len(words) >= 6 and hangul < len(words) / 2:
             found.append(" ".join(block.split())[:120])
