@@ -1,0 +1,92 @@
+"""레슨 06: 강제로 종료되어도 살아남는 훈련. 실행하고, 종료하고, 다시 실행하면 이어서 훈련합니다.
+
+    python scripts/resumable_training.py --folder FOLDER [--epochs 12] [--fresh] [--pause-after-epoch N]
+
+모든 파일을 FOLDER에 씁니다: best.keras, training.csv, backup/, 그리고 마지막에 final.weights.h5.
+--fresh가 없으면 이전 시도가 남긴 것에서 이어서 훈련합니다.
+--pause-after-epoch N을 주면 "epoch N done"을 출력한 뒤 기다립니다. 그래서 그 줄을 보고 보낸
+종료 신호가 어느 컴퓨터에서나 같은 지점에 도착합니다.
+"""
+
+import argparse
+import os
+import shutil
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keraslab import resume, saving  # noqa: E402
+
+
+def get_data(num_samples=3000):
+    """20차원 점들의 3개 클래스. 시드를 고정해서 모든 프로세스가 같은 배열을 얻습니다."""
+    rng = np.random.default_rng(0)
+    centers = rng.normal(0, 2, (3, 20))
+    y = rng.integers(0, 3, num_samples)
+    x = (centers[y] + rng.normal(0, 1.5, (num_samples, 20))).astype("float32")
+    return x, y.astype("int64")
+
+
+def get_model():
+    model = keras.Sequential([
+        keras.Input(shape=(20,)),  # 바로 빌드됨: BackupAndRestore는 복원할 가중치가 필요합니다
+        keras.layers.Dense(64, activation="relu", name="hidden"),
+        keras.layers.Dense(3, activation="softmax", name="probabilities"),
+    ], name="resumable")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class PrintProgress(keras.callbacks.Callback):
+    """백업 콜백 뒤에 둡니다: 'epoch N done'은 에포크 N의 백업이 끝났다는 뜻입니다."""
+
+    def __init__(self, backup, pause_after_epoch=None):
+        super().__init__()
+        self.backup, self.pause_after_epoch = backup, pause_after_epoch
+
+    def on_train_begin(self, logs=None):
+        print(f"epochs already finished: {self.backup.resumed_from_epoch}", flush=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        print(f"epoch {epoch + 1} done, 손실 {logs['loss']:.4f}", flush=True)
+        if epoch + 1 == self.pause_after_epoch:
+            time.sleep(600)  # 여기서 기다리다가 종료됩니다
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--folder", type=Path, required=True)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--fresh", action="store_true", help="이전 시도가 남긴 것을 지웁니다")
+    parser.add_argument("--pause-after-epoch", type=int, help="이 에포크가 끝난 뒤 기다립니다 (그 지점에서 종료되도록)")
+    args = parser.parse_args(argv)
+    if args.fresh:
+        shutil.rmtree(args.folder, ignore_errors=True)
+    args.folder.mkdir(parents=True, exist_ok=True)
+
+    keras.utils.set_random_seed(42)  # 시도할 때마다 같은 출발점
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    x, y = get_data()
+    model = get_model()
+
+    log = args.folder / "training.csv"
+    checkpoint = resume.AtomicModelCheckpoint(str(args.folder / "best.keras"), monitor="val_loss", save_best_only=True)
+    backup = resume.SafeBackupAndRestore(args.folder / "backup", checkpoint=checkpoint, csv_log=log,
+                                         delete_checkpoint=False)  # 남겨 둠: 끝난 뒤 다시 실행하면 훈련하지 않음
+    model.fit(x, y, validation_split=0.2, epochs=args.epochs, batch_size=32, shuffle=False, verbose=0,
+              callbacks=[keras.callbacks.TerminateOnNaN(raise_error=True), checkpoint,
+                         keras.callbacks.CSVLogger(str(log), append=True), backup,
+                         PrintProgress(backup, args.pause_after_epoch)])
+    saving.save_weights(model, args.folder / "final.weights.h5")
+    _, accuracy = model.evaluate(x[2400:], y[2400:], verbose=0)
+    print(f"{args.epochs}개 에포크 완료, 검증 정확도: {accuracy:.4f}")
+
+
+if __name__ == "__main__":
+    main()
