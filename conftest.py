@@ -13,7 +13,9 @@ from keraslab.runner import apply_stable_env
 
 apply_stable_env()
 
-collect_ignore_glob = ["build/*", ".venv*/*", "scripts/*", "notebooks/scripts/*", "tests/ipython/*"]
+collect_ignore_glob = [
+    "build/*", ".venv*/*", "scripts/*", "notebooks/scripts/*", "notebooks/ko/scripts/*", "tests/ipython/*"
+]
 
 
 #: The Keras backend this session started with (none under make test). A test that picks one in-process
