@@ -19,8 +19,10 @@ from keraslab.exercises._core import (
     _whole,
     _wrong,
 )
+from keraslab.i18n import translator
 
 __all__ = ["check_06_resume_epoch", "check_06_early_stop", "check_06_best_so_far", "check_06_resumable_run"]
+_ = translator("lesson06")
 
 
 @_exercise("06.1", "question", "BackupAndRestore: where does the rerun start?")
@@ -36,13 +38,15 @@ def check_06_resume_epoch(answer=...):
     """
     epoch = _whole(answer)
     if epoch == 7:
-        raise _correct("the backup says 6 epochs finished (its \"epoch\": 6 is also the 0-based index of the "
-                       "next one), so fit() continues with Epoch 7/10; the half-done epoch 7 is trained again.")
-    hints = {1: "BackupAndRestore finds its backup and restores the weights, the optimizer and the epoch counter.",
-             6: "epoch 6 finished and was backed up: it is not trained again.",
-             8: "epoch 7 was interrupted before its backup: its work is lost."}
-    raise _wrong(f"the rerun does not start {'over ' if epoch == 1 else ''}at epoch {epoch}.",
-                 hints.get(epoch, "resuming happens at epoch boundaries: after the last epoch that was backed up."))
+        raise _correct(_("the backup says 6 epochs finished (its \"epoch\": 6 is also the 0-based index of the "
+                         "next one), so fit() continues with Epoch 7/10; the half-done epoch 7 is trained again."))
+    hints = {1: _("BackupAndRestore finds its backup and restores the weights, the optimizer and the epoch counter."),
+             6: _("epoch 6 finished and was backed up: it is not trained again."),
+             8: _("epoch 7 was interrupted before its backup: its work is lost.")}
+    message = _("the rerun does not start over at epoch {epoch}.") if epoch == 1 else _(
+        "the rerun does not start at epoch {epoch}.")
+    raise _wrong(message.format(epoch=epoch), hints.get(
+        epoch, _("resuming happens at epoch boundaries: after the last epoch that was backed up.")))
 
 
 @_exercise("06.2", "question", "Plain EarlyStopping after a resume")
@@ -58,20 +62,21 @@ def check_06_early_stop(answer=...):
     """
     epoch = _whole(answer)
     if epoch == 7:
-        raise _correct("plain EarlyStopping starts over on resume: epoch 4 (0.43) is its first and so its best value, "
-                       "then epochs 5, 6 and 7 do not improve: it stops after epoch 7, three epochs later than the "
-                       "uninterrupted run (after epoch 4: best 0.40 at epoch 1, then 3 epochs without improvement).")
-    hints = {4: "that is when an uninterrupted run stops; what does EarlyStopping remember after a restart?",
-             6: "patience=3 means three epochs without improvement after the best one.",
-             3: "epoch 3 was already trained before the crash; the rerun starts with epoch 4."}
-    raise _wrong(f"the resumed run does not stop after epoch {epoch}.",
-                 hints.get(epoch, "EarlyStopping's wait and best are reset by on_train_begin: replay the rule from "
-                                  "the first resumed epoch."))
+        raise _correct(_("plain EarlyStopping starts over on resume: epoch 4 (0.43) is its first and so its best "
+                         "value, then epochs 5, 6 and 7 do not improve: it stops after epoch 7, three epochs later "
+                         "than the uninterrupted run (after epoch 4: best 0.40 at epoch 1, then 3 epochs without "
+                         "improvement)."))
+    hints = {4: _("that is when an uninterrupted run stops; what does EarlyStopping remember after a restart?"),
+             6: _("patience=3 means three epochs without improvement after the best one."),
+             3: _("epoch 3 was already trained before the crash; the rerun starts with epoch 4.")}
+    raise _wrong(_("the resumed run does not stop after epoch {epoch}.").format(epoch=epoch),
+                 hints.get(epoch, _("EarlyStopping's wait and best are reset by on_train_begin: replay the rule from "
+                                    "the first resumed epoch.")))
 
 
 def _check_best(fn) -> _Verdict:
-    hint = ("read the rows with csv.DictReader, take float(row[monitor]); min for mode 'min', max for 'max'; "
-            "None when the file does not exist or has no rows.")
+    hint = _("read the rows with csv.DictReader, take float(row[monitor]); min for mode 'min', max for 'max'; "
+             "None when the file does not exist or has no rows.")
     rows = [(0.9, 0.61), (0.5, 0.82), (0.55, 0.80), (0.52, 0.86)]  # (val_loss, val_accuracy)
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "training.csv"
@@ -79,17 +84,19 @@ def _check_best(fn) -> _Verdict:
         for monitor, mode, want in [("val_loss", "min", 0.5), ("val_accuracy", "max", 0.86)]:
             got = _run(f"`best_so_far(path, {monitor!r}, {mode!r})`", hint, fn, log, monitor, mode)
             if got is None or not np.isclose(float(got), want):
-                raise _wrong(f"best_so_far(path, {monitor!r}, {mode!r}) returned {got!r} for a log whose "
-                             f"{monitor} column is {[r[monitor == 'val_accuracy'] for r in rows]}.", hint)
-        got = _run("`best_so_far` on a missing file", hint, fn, Path(tmp) / "missing.csv", "val_loss", "min")
+                raise _wrong(_("best_so_far(path, {monitor!r}, {mode!r}) returned {got!r} for a log whose "
+                               "{monitor} column is {column}.").format(
+                    monitor=monitor, mode=mode, got=got, column=[r[monitor == 'val_accuracy'] for r in rows]), hint)
+        got = _run(_("`best_so_far` on a missing file"), hint, fn, Path(tmp) / "missing.csv", "val_loss", "min")
         if got is not None:
-            raise _wrong(f"for a log that does not exist yet (a first run) it returned {got!r}, not None.", hint)
+            raise _wrong(_("for a log that does not exist yet (a first run) it returned {got!r}, not None.").format(
+                got=got), hint)
         log.write_text("epoch,val_loss\n")
-        got = _run("`best_so_far` on a log with no rows", hint, fn, log, "val_loss", "min")
+        got = _run(_("`best_so_far` on a log with no rows"), hint, fn, log, "val_loss", "min")
         if got is not None:
-            raise _wrong(f"for a log with a header and no rows it returned {got!r}, not None.", hint)
-    return _correct("ModelCheckpoint(..., initial_value_threshold=best_so_far(log, monitor, mode)) now remembers "
-                    "the best value across a resume, for either mode.")
+            raise _wrong(_("for a log with a header and no rows it returned {got!r}, not None.").format(got=got), hint)
+    return _correct(_("ModelCheckpoint(..., initial_value_threshold=best_so_far(log, monitor, mode)) now remembers "
+                      "the best value across a resume, for either mode."))
 
 
 @_exercise("06.3", "coding", "The best value so far, from the CSV log")
@@ -126,8 +133,8 @@ def _killable_model(counter: dict, crash_at_step: int | None) -> keras.Model:
 
 
 def _check_resumable(fn) -> _Verdict:
-    hint = ("pass callbacks=[keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False)] to "
-            "model.fit(x, y, epochs=6, batch_size=32, validation_split=0.2, shuffle=False, verbose=0).")
+    hint = _("pass callbacks=[keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False)] to "
+             "model.fit(x, y, epochs=6, batch_size=32, validation_split=0.2, shuffle=False, verbose=0).")
     x, y = _classification_data(200, features=20)
     per_epoch = 5  # 160 training samples in batches of 32
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,28 +142,31 @@ def _check_resumable(fn) -> _Verdict:
         reference = _killable_model(steps, None)
         _run("`fit_resumably(model, x, y, backup_dir)`", hint, fn, reference, x, y, f"{tmp}/reference")
         if steps["steps"] != 6 * per_epoch:
-            raise _wrong(f"an uninterrupted call ran {steps['steps']} training steps, not 6 epochs of {per_epoch}.",
-                         hint)
+            raise _wrong(_("an uninterrupted call ran {steps} training steps, not 6 epochs of {per_epoch}.").format(
+                steps=steps["steps"], per_epoch=per_epoch), hint)
         steps, crash_at = {"steps": 0}, 3 * per_epoch + 3  # the 3rd batch of epoch 4
         try:
             fn(_killable_model(steps, crash_at), x, y, f"{tmp}/run")
         except _SimulatedKill:
             pass
         except Exception as exc:
-            raise _wrong(f"`fit_resumably` raised {_describe(exc)} before the simulated kill.", hint) from None
-        for call, want in [("second", 3), ("third", 0)]:
+            raise _wrong(_("`fit_resumably` raised {error} before the simulated kill.").format(error=_describe(exc)),
+                         hint) from None
+        for call, want, wrong in [(_("the second `fit_resumably(...)` call"), 3, _(
+                "after a kill during epoch 4, the second call trained {epochs:g} epochs, not {want}.")),
+                (_("the third `fit_resumably(...)` call"), 0, _(
+                    "after the run had finished, the third call trained {epochs:g} epochs, not {want}."))]:
             steps = {"steps": 0}
             resumed = _killable_model(steps, None)
-            _run(f"the {call} `fit_resumably(...)` call", hint, fn, resumed, x, y, f"{tmp}/run")
+            _run(call, hint, fn, resumed, x, y, f"{tmp}/run")
             if steps["steps"] != want * per_epoch:
-                what = "after a kill during epoch 4" if want else "after the run had finished"
-                raise _wrong(f"{what}, the {call} call trained {steps['steps'] / per_epoch:g} epochs, not {want}.",
-                             hint if want else "keep the backup when training ends: delete_checkpoint=False.")
+                raise _wrong(wrong.format(epochs=steps["steps"] / per_epoch, want=want),
+                             hint if want else _("keep the backup when training ends: delete_checkpoint=False."))
         if not all(np.allclose(a, b, rtol=1e-5, atol=1e-6)
                    for a, b in zip(resumed.get_weights(), reference.get_weights(), strict=True)):
-            raise _wrong("the resumed run ended with other weights than an uninterrupted run.", hint)
-    return _correct("killed during epoch 4, the rerun trained epochs 4-6 only and ended with the uninterrupted run's "
-                    "weights; a rerun of the finished run trained nothing.")
+            raise _wrong(_("the resumed run ended with other weights than an uninterrupted run."), hint)
+    return _correct(_("killed during epoch 4, the rerun trained epochs 4-6 only and ended with the uninterrupted "
+                      "run's weights; a rerun of the finished run trained nothing."))
 
 
 @_exercise("06.4", "coding", "Your own BackupAndRestore run")
