@@ -24,10 +24,16 @@ import json
 import os
 import socket
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+from keraslab import paths
+from keraslab.i18n import language, translator
 from keraslab.processes import Children, run_children
 from keraslab.results import RESULT_FILE_ENV
+
+_ = translator("jobs")
 
 __all__ = ["HOLD_AFTER_EPOCH", "free_ports", "worker_envs", "run_job", "main"]
 
@@ -53,12 +59,19 @@ def worker_envs(addresses: Sequence[str], env: Mapping[str, str] | None = None, 
     """One environment per worker: this process's, ``env``, and the worker's own ``TF_CONFIG``.
 
     Workers of one machine would each claim all of every GPU's memory, so ``CUDA_VISIBLE_DEVICES``
-    is ``""`` unless ``env`` sets it. Worker ``victim`` also gets :data:`HOLD_AFTER_EPOCH`.
+    is ``""`` unless ``env`` sets it. Worker ``victim`` also gets :data:`HOLD_AFTER_EPOCH`. The workers
+    write checkpoints and logs where this process's lesson reads them (``checkpoints/ko`` ... for the
+    Korean edition), and the Korean edition's workers keep their temporary folders in a ``TMPDIR`` of
+    their own, so the two editions' jobs never share a folder.
     """
     envs = []
     for index in range(len(addresses)):
         worker_env = {k: v for k, v in os.environ.items() if k != RESULT_FILE_ENV}  # never the parent's file
         worker_env["CUDA_VISIBLE_DEVICES"] = ""
+        worker_env["KERASLAB_CHECKPOINTS_DIR"] = str(paths.checkpoints_dir())
+        worker_env["KERASLAB_LOGS_DIR"] = str(paths.logs_dir())
+        if language() != "en":
+            worker_env["TMPDIR"] = str(_edition_tmp())
         worker_env.update(env or {})
         if index == victim and hold_after is not None:
             worker_env[HOLD_AFTER_EPOCH] = str(hold_after)
@@ -66,6 +79,12 @@ def worker_envs(addresses: Sequence[str], env: Mapping[str, str] | None = None, 
         worker_env["TF_CONFIG"] = json.dumps(cluster)
         envs.append(worker_env)
     return envs
+
+
+def _edition_tmp() -> Path:
+    folder = Path(tempfile.gettempdir()) / f"keraslab-{language()}"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def run_job(command: Sequence[str], num_workers: int = 2, *, timeout: float = 300, kill_worker: int | None = None,
@@ -94,8 +113,9 @@ def run_job(command: Sequence[str], num_workers: int = 2, *, timeout: float = 30
         killed.killed, killed.children[1].returncode   # (1, -9)
     """
     if kill_worker is not None and not (0 <= kill_worker < num_workers and kill_after_epoch is not None):
-        raise ValueError(f"kill_worker={kill_worker} needs kill_after_epoch and a worker in 0..{num_workers - 1}: "
-                         "say which worker to kill and after which epoch")
+        raise ValueError(_("kill_worker={kill_worker} needs kill_after_epoch and a worker in 0..{last}: "
+                           "say which worker to kill and after which epoch").format(kill_worker=kill_worker,
+                                                                                     last=num_workers - 1))
     addresses = [f"{host}:{port}" for port in free_ports(num_workers, host)]
     saved = f"epoch {kill_after_epoch}/"
     ran = run_children(
@@ -105,10 +125,11 @@ def run_job(command: Sequence[str], num_workers: int = 2, *, timeout: float = 30
         kill=None if kill_worker is None else (kill_worker, lambda lines: all(
             any(line.startswith(saved) for line in seen) for seen in lines)),
         kill_delay=0.1,
-        echo=(lambda index, line: print(f"[worker {index}] {line}", flush=True)) if echo else None,
+        echo=(lambda index, line: print(_("[worker {index}] {line}").format(index=index, line=line), flush=True))
+        if echo else None,
     )
     if echo and ran.killed is not None:
-        print(f"[job] killed worker {ran.killed} (SIGKILL)", flush=True)
+        print(_("[job] killed worker {killed} (SIGKILL)").format(killed=ran.killed), flush=True)
     return ran
 
 
