@@ -8,6 +8,7 @@
               save_best_only=False) for 3 epochs.
 KERASLAB_PAUSE_AT=before-replace:NAME[@N] / after-replace:NAME[@N]: print "PAUSED ..." and wait
               (for the SIGKILL) just before / after the N-th os.replace onto a file called NAME.
+KERASLAB_WAIT_FOR=PATH: after "epoch 1 done", wait until PATH exists (a test holds a trainer in its folder).
 """
 
 import importlib.util
@@ -92,4 +93,14 @@ if __name__ == "__main__":
         sys.exit(0)
     if args and args[0] == "--":
         args = args[1:]
-    load_script().main(args)
+    script = load_script()
+    if os.environ.get("KERASLAB_WAIT_FOR"):
+        release, report = Path(os.environ["KERASLAB_WAIT_FOR"]), script.PrintProgress.on_epoch_end
+
+        def on_epoch_end(self, epoch, logs=None):
+            report(self, epoch, logs)
+            while epoch == 0 and not release.exists():
+                time.sleep(0.05)
+
+        script.PrintProgress.on_epoch_end = on_epoch_end
+    script.main(args)

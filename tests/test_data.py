@@ -1,4 +1,5 @@
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,6 +86,26 @@ def test_read_idx_empty_and_short_header(tmp_path):
 def test_read_idx_missing_file(tmp_path):
     with pytest.raises(DataNotFoundError, match="file not found"):
         data.read_idx(tmp_path / "nope.gz")
+
+
+def test_read_idx_gzip_with_trailing_garbage_says_so(tmp_path):
+    path = write_idx(tmp_path / "x", np.zeros((3, 28, 28)))
+    path.write_bytes(path.read_bytes() + b"<html>appended</html>")
+    with pytest.raises(DataFileError, match="trailing bytes after the end of its gzip data") as error:
+        data.read_idx(path)
+    assert "truncated or not gzip" not in str(error.value)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero on this system")
+def test_read_idx_link_to_a_device_is_not_a_regular_file(tmp_path, no_env_data):
+    link = tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    write_dataset(tmp_path / "mnist")
+    link.unlink()
+    link.symlink_to("/dev/zero")
+    with pytest.raises(DataFileError, match=r"not a regular file \(a link to /dev/zero\)"):
+        data.read_idx(link)
+    with pytest.raises(DataFileError, match="not a regular file"):  # not "missing" in the folder either
+        data.load_mnist(tmp_path, download=False)
 
 
 # ---------------------------------------------------------------- data sets

@@ -86,8 +86,10 @@ def check_finished_run(folder: Path, reference, note) -> None:
     assert all(np.isfinite(w).all() for w in best.get_weights())
     with open(folder / "training.csv", newline="") as f:
         assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(EPOCHS)), note  # no replayed rows
-    assert sorted(p.name for p in folder.iterdir()) == ["backup", "best.keras", "final.weights.h5", "training.csv"]
-    assert sorted(p.name for p in (folder / "backup").iterdir()) == ["latest.weights.h5", "training_metadata.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [".keraslab-sealed", "backup", "best.keras", "final.weights.h5",
+                                                        "trainer.lock", "training.csv"]
+    assert sorted(p.name for p in (folder / "backup").iterdir()) == [".keraslab-sealed", "latest.weights.h5",
+                                                                     "training_metadata.json"]
     assert saving.read_json(folder / "backup" / "training_metadata.json") == {"epoch": EPOCHS, "batch": 0}
 
 
@@ -264,7 +266,7 @@ def test_stale_temporaries_are_swept_and_never_look_like_checkpoints(tmp_path):
     (tmp_path / ".best.keras.tmp-efgh5678" / "best.keras").write_bytes(b"PK\x03\x04 half")
     (tmp_path / "backup" / ".latest.weights.h5.tmp-x1").mkdir(parents=True)
     fit(tmp_path, epochs=2, samples=300)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "training.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".keraslab-sealed", "best.keras", "training.csv"]
 
 
 class Stall(keras.callbacks.Callback):  # val_loss stops improving after epoch 1: early stopping after epoch 4

@@ -34,7 +34,8 @@ def test_round_trips_are_identical(saved):
 
 
 def test_no_temporary_files_left(saved, tmp_path):
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras", "model.weights.h5"]
+    # and the list of the files keraslab sealed there (so that one that loses its digest is refused)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".keraslab-sealed", "model.keras", "model.weights.h5"]
 
 
 def test_failed_save_keeps_the_previous_file(saved, tmp_path):
@@ -49,7 +50,8 @@ def test_failed_save_keeps_the_previous_file(saved, tmp_path):
     with pytest.raises(OSError, match="disk full"), saving.atomic_path(keras_path) as tmp:
         broken_save(tmp)
     assert keras_path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras", "model.weights.h5"]
+    # and the list of the files keraslab sealed there (so that one that loses its digest is refused)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".keraslab-sealed", "model.keras", "model.weights.h5"]
 
 
 @pytest.mark.parametrize("name, fix", [("model.h5", "model.keras"), ("model.ckpt", "model.keras")])
@@ -175,3 +177,38 @@ def test_malicious_lambda_is_refused_and_never_runs(tmp_path):
 
 def test_read_json_is_public():
     assert "read_json" in saving.__all__
+
+
+def test_an_hdf5_array_stored_outside_the_checkpoint_is_refused_as_such(saved, tmp_path):
+    import h5py
+
+    _, _, weights_path = saved
+    (tmp_path / "elsewhere.bin").write_bytes(bytes(48))
+    for kind in ("external storage", "external link"):
+        hostile = tmp_path / f"{kind.replace(' ', '-')}.weights.h5"
+        hostile.write_bytes(weights_path.read_bytes()[: -saving._TRAILER])  # the HDF5 part, without the digest
+        with h5py.File(hostile, "r+") as f:
+            name = next(key for key in f["layers"])
+            del f[f"layers/{name}/vars/0"]
+            if kind == "external storage":
+                f.create_dataset(f"layers/{name}/vars/0", shape=(4, 3), dtype="float32",
+                                 external=[(str(tmp_path / "elsewhere.bin"), 0, 48)])
+            else:
+                f[f"layers/{name}/vars/0"] = h5py.ExternalLink(str(tmp_path / "other.h5"), "/data")
+        with pytest.raises(CheckpointError, match="outside this checkpoint") as error:
+            saving.load_weights(small_model(), hostile)
+        assert "refused" in str(error.value) and "corrupt" not in str(error.value), kind
+
+
+@pytest.mark.parametrize("member", ["../evil.txt", "/tmp/evil.txt", "assets/../../evil.txt"])
+def test_a_keras_zip_member_named_outside_the_archive_is_refused(saved, tmp_path, member):
+    import zipfile
+
+    _, keras_path, _ = saved
+    hostile = tmp_path / "traversal.keras"
+    with zipfile.ZipFile(keras_path) as source, zipfile.ZipFile(hostile, "w") as archive:
+        for info in source.infolist():
+            archive.writestr(info.filename, source.read(info))
+        archive.writestr(member, b"written outside")
+    with pytest.raises(CheckpointError, match=f"refused: the member name {member!r} points outside the archive"):
+        saving.load_model(hostile)

@@ -61,8 +61,7 @@ FASHION_MNIST_CLASSES = (
     "Shirt",
     "Sneaker",
     "Bag",
-    "Ankle boot",
-)
+    "Ankle boot")
 IRIS_CLASSES = ("setosa", "versicolor", "virginica")
 
 _IDX_FILES = {
@@ -125,8 +124,7 @@ def _parse_header(path: Path, raw: bytes | bytearray, expected_magic: int | None
         kind = {_IMAGE_MAGIC: "images", _LABEL_MAGIC: "labels"}.get(expected_magic, "data")
         raise DataFileError(
             f"{path}: expected an IDX {kind} file (magic 0x{expected_magic:08x}), "
-            f"found magic 0x{magic:08x} ({ndim} dimension(s)); are two files swapped?"
-        )
+            f"found magic 0x{magic:08x} ({ndim} dimension(s)); are two files swapped?")
     header_len = 4 + 4 * ndim
     if len(raw) < header_len:
         return None
@@ -136,8 +134,7 @@ def _parse_header(path: Path, raw: bytes | bytearray, expected_magic: int | None
         raise DataFileError(
             f"{path}: refused: the header declares shape {shape} = {declared:,} bytes, more than the "
             f"{_max_idx_bytes():,} this loader accepts (KERASLAB_MAX_IDX_BYTES); not an MNIST-style file. "
-            "Replace it with a fresh copy."
-        )
+            "Replace it with a fresh copy.")
     return header_len, shape
 
 
@@ -160,6 +157,9 @@ def _decompress_bounded(path: Path, expected_magic: int | None) -> bytearray:
             pending = decomp.unconsumed_tail
             if decomp.eof:  # a gzip file may hold several members, one after the other
                 pending = decomp.unused_data + pending
+                if pending and not pending.startswith(b"\x1f\x8b"[: len(pending)]):
+                    raise DataFileError(f"{path}: trailing bytes after the end of its gzip data (not another gzip "
+                                        "member): the file was damaged or appended to. Replace it with a fresh copy.")
                 decomp = zlib.decompressobj(wbits=31)
                 fed = False
             if limit is None:
@@ -169,13 +169,11 @@ def _decompress_bounded(path: Path, expected_magic: int | None) -> bytearray:
             if limit is not None and len(out) > limit:
                 raise DataFileError(
                     f"{path}: decompresses to more than the {limit:,} bytes its header declares (trailing bytes, "
-                    "or a gzip bomb); stopped there. Replace the file."
-                )
+                    "or a gzip bomb); stopped there. Replace the file.")
     if fed and not decomp.eof:
         raise DataFileError(
             f"{path}: cannot be decompressed (the gzip stream ends early); the file is truncated. "
-            "Replace it with a fresh copy."
-        )
+            "Replace it with a fresh copy.")
     return out
 
 
@@ -207,6 +205,9 @@ def read_idx(path: str | os.PathLike[str], *, expected_magic: int | None = None)
     """
     path = Path(path)
     if not path.is_file():
+        if os.path.lexists(path):  # a device such as /dev/zero, a folder, a broken link
+            what = f"a link to {os.readlink(path)}" if path.is_symlink() else "a folder or device"
+            raise DataFileError(f"{path}: not a regular file ({what}); replace it with the IDX file itself.")
         raise DataNotFoundError(f"{path}: file not found")
     try:
         if path.suffix == ".gz":
@@ -231,8 +232,7 @@ def read_idx(path: str | os.PathLike[str], *, expected_magic: int | None = None)
     if found != expected:
         raise DataFileError(
             f"{path}: header says shape {shape} = {expected} bytes of data, found {found} bytes "
-            f"({'truncated' if found < expected else 'trailing bytes'}); replace the file."
-        )
+            f"({'truncated' if found < expected else 'trailing bytes'}); replace the file.")
     return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape(shape).copy()
 
 
@@ -245,8 +245,7 @@ def _read_raw_bounded(path: Path, expected_magic: int | None) -> bytearray:
     if parsed is not None and size > parsed[0] + math.prod(parsed[1]):
         raise DataFileError(
             f"{path}: header says shape {parsed[1]} = {math.prod(parsed[1])} bytes of data, found "
-            f"{size - parsed[0]} bytes (trailing bytes); replace the file."
-        )
+            f"{size - parsed[0]} bytes (trailing bytes); replace the file.")
     return bytearray(path.read_bytes())
 
 
@@ -306,8 +305,7 @@ def verify_dataset(name: str, arrays: dict[str, np.ndarray], files: dict[str, Pa
             guess = _guess(name, key, arrays.get(key))
             raise DataFileError(
                 f"{file}: its SHA-256 differs from the one {file.parent / 'SHA256SUMS'} lists for it{guess}. "
-                f"Replace it with the real {_PRETTY.get(name, name)} file."
-            )
+                f"Replace it with the real {_PRETTY.get(name, name)} file.")
     if name not in _PRETTY:
         return
     for key, array in arrays.items():
@@ -322,8 +320,7 @@ def verify_dataset(name: str, arrays: dict[str, np.ndarray], files: dict[str, Pa
             raise DataFileError(
                 f"{where}: not the real {_PRETTY[name]} {_PART_WORDS[key]} (SHA-256 of the decompressed data "
                 f"{digest[:12]}..., expected {expected[:12]}...){_guess(name, key, array) or '; damaged or altered'}. "
-                f"Replace it with the real {_PRETTY[name]} file."
-            )
+                f"Replace it with the real {_PRETTY[name]} file.")
         if len(array) == _REAL_COUNTS[other] and len(array) != _REAL_COUNTS[split]:
             raise DataFileError(
                 f"{where}: holds {len(array)} samples, as many as the real {_PRETTY[name]} {other} set: "
@@ -349,7 +346,7 @@ def _guess(name: str, key: str, array: np.ndarray | None) -> str:
 
 def _find_file(folder: Path, stem: str) -> Path | None:
     for name in (stem + ".gz", stem):
-        if (folder / name).is_file():
+        if os.path.lexists(folder / name):  # read_idx says if it is not a regular file
             return folder / name
     return None
 
@@ -391,8 +388,7 @@ def load_idx_dataset(
         missing = [_IDX_FILES[k] + "[.gz]" for k, v in files.items() if v is None]
         if missing:
             raise DataNotFoundError(
-                f"{folder}: incomplete {name} folder, missing {', '.join(missing)}. Copy all four IDX files there."
-            )
+                f"{folder}: incomplete {name} folder, missing {', '.join(missing)}. Copy all four IDX files there.")
         arrays = {}
         for key, file in files.items():
             magic = _IMAGE_MAGIC if key.endswith("images") else _LABEL_MAGIC
@@ -401,24 +397,20 @@ def load_idx_dataset(
             images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
             if images.shape[1:] != image_shape:
                 raise DataFileError(
-                    f"{files[f'{split}_images']}: expected images of shape {image_shape}, found {images.shape[1:]}"
-                )
+                    f"{files[f'{split}_images']}: expected images of shape {image_shape}, found {images.shape[1:]}")
             if len(images) != len(labels):
                 raise DataFileError(
                     f"{files[f'{split}_images']} has {len(images)} images but "
                     f"{files[f'{split}_labels']} has {len(labels)} labels; "
-                    "the two files must come from the same release."
-                )
+                    "the two files must come from the same release.")
             if labels.size and labels.max() >= num_classes:
                 raise DataFileError(
-                    f"{files[f'{split}_labels']}: labels must lie in 0..{num_classes - 1}, found {int(labels.max())}"
-                )
+                    f"{files[f'{split}_labels']}: labels must lie in 0..{num_classes - 1}, found {int(labels.max())}")
         if verify:
             verify_dataset(name, arrays, files)
         return (
             (arrays["train_images"], arrays["train_labels"]),
-            (arrays["test_images"], arrays["test_labels"]),
-        )
+            (arrays["test_images"], arrays["test_labels"]))
     return None
 
 
@@ -431,8 +423,7 @@ def _load(name: str, keras_loader: str, data_dir, download: bool):
         f"{name} was not found. Searched:\n{searched}\n"
         f"Put the four IDX files ({', '.join(s + '.gz' for s in _IDX_FILES.values())}) "
         f"in one of those folders, or set KERASLAB_DATA_DIR to a folder that has a '{name}/' "
-        "subfolder with them (in this project: KERASLAB_DATA_DIR=../shared/data)."
-    )
+        "subfolder with them (in this project: KERASLAB_DATA_DIR=../shared/data).")
     if not download:
         raise DataNotFoundError(hint)
     import keras
@@ -533,8 +524,7 @@ def check_arrays(
     if sample_shape is not None and tuple(x.shape[1:]) != tuple(sample_shape):
         raise ValueError(
             f"each sample of {name} should have shape {tuple(sample_shape)}, found {tuple(x.shape[1:])} "
-            f"(full shape {x.shape}); reshape the data or build the model for this shape"
-        )
+            f"(full shape {x.shape}); reshape the data or build the model for this shape")
     if x.dtype.kind not in "uifb":
         raise TypeError(f"{name} must be numeric, found dtype {x.dtype}; convert it with .astype('float32')")
     if x.dtype.kind == "f" and not np.isfinite(x).all():
@@ -544,8 +534,7 @@ def check_arrays(
         if not np.isfinite(y).all() or not np.equal(np.mod(y, 1), 0).all():
             raise ValueError(
                 "labels are not whole numbers (were they divided, e.g. y / y.max()?); "
-                "sparse_categorical_crossentropy needs integer class indices"
-            )
+                "sparse_categorical_crossentropy needs integer class indices")
     elif y.dtype.kind not in "ui":
         raise TypeError(f"labels must be integers, found dtype {y.dtype}")
     if num_classes is not None and y.size:
@@ -554,5 +543,4 @@ def check_arrays(
             found = low if low < 0 else high
             raise ValueError(
                 f"labels must lie in 0..{num_classes - 1}, found {found} "
-                "(for sparse_categorical_crossentropy, labels are class indices)"
-            )
+                "(for sparse_categorical_crossentropy, labels are class indices)")

@@ -27,6 +27,7 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     hook for *how* a file is written: this overrides the private ``_save_model`` (*when* stays Keras's)."""
 
     def on_train_begin(self, logs=None):
+        saving.refuse_links(self.filepath)
         saving.sweep_temporaries(Path(self.filepath).parent)  # what a killed write left
         super().on_train_begin(logs)
 
@@ -48,14 +49,20 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
             run restores its final weights and trains nothing.
 
     Put it last in ``callbacks=[...]``: it saves their end-of-epoch state and restores theirs after
-    they reset in ``on_train_begin``. ``resumed_from_epoch`` says how many epochs were already done.
+    they reset in ``on_train_begin``. ``resumed_from_epoch`` says how many epochs were already done,
+    ``backed_up_epoch`` how many the backup holds now. A symbolic link as the folder, its files or the log is
+    refused (CheckpointError) here, at the start of training and before each save and cleanup.
     """
 
     def __init__(self, backup_dir, *, checkpoint=None, early_stopping=None, csv_log=None, delete_checkpoint=True):
         super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=delete_checkpoint)
         self.folder, self.checkpoint, self.early_stopping = Path(backup_dir), checkpoint, early_stopping
         self.csv_log = Path(csv_log) if csv_log else None
-        self.resumed_from_epoch = 0
+        self.resumed_from_epoch = self.backed_up_epoch = 0
+        self._refuse_links()
+
+    def _refuse_links(self):
+        saving.refuse_links(self.folder, self.folder / _WEIGHTS, self.folder / _META, *filter(None, [self.csv_log]))
 
     def on_train_begin(self, logs=None):
         if not self.model.built:
@@ -63,8 +70,9 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
                              "model.build(input_shape) before fit(), so there are weights to restore into.")
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
+        self._refuse_links()
         state = self._restore() if self.folder.is_dir() else None
-        self.resumed_from_epoch = state["epoch"] if state else 0
+        self.resumed_from_epoch = self.backed_up_epoch = state["epoch"] if state else 0
         if state:
             self.model._initial_epoch = self.params["epochs"] if state["stopped"] else state["epoch"]  # as Keras does
             if self.checkpoint is not None and state.get("checkpoint_best") is not None:
@@ -122,10 +130,12 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
                     self.model.set_weights(es.best_weights)
                     saving.save_weights(self.model, self.folder / state["best_file"])
                     self.model.set_weights(current)
-        with saving.atomic_path(self.folder / _WEIGHTS) as tmp:  # the one commit of the backup
+        # the one commit of the backup
+        with saving.atomic_path(self.folder / _WEIGHTS, saving.need_for(self.model)) as tmp:
             self.model.save_weights(tmp)
             with h5py.File(tmp, "r+") as f:
                 f.attrs[_ATTR] = json.dumps(state)
+        self.backed_up_epoch = state["epoch"]
         self._write_meta(state)
         for old in self.folder.glob("best-*.weights.h5"):
             if old.name != state.get("best_file"):
@@ -137,6 +147,7 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and self.folder.exists():
+            self._refuse_links()
             (self.folder / _WEIGHTS).unlink(missing_ok=True)  # first: without it there is no backup
             shutil.rmtree(self.folder, ignore_errors=True)
 

@@ -12,6 +12,7 @@ failure is one :class:`CheckpointError` naming the file, the cause and the fix. 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -26,13 +27,15 @@ import keras
 import numpy as np
 
 __all__ = ["CheckpointError", "atomic_path", "save_model", "save_weights", "load_model", "load_weights",
-           "check_checkpoint", "verify_digest", "sweep_temporaries", "read_json"]
+           "check_checkpoint", "verify_digest", "sweep_temporaries", "read_json", "refuse_links",
+           "need_for"]
 
 _H5 = b"\x89HDF\r\n\x1a\n"
 _H5_MAGIC, _ZIP_MAGIC = b"KERASLAB-SHA256:", b"keraslab-sha256:"
 _TRAILER = len(_H5_MAGIC) + 64 + 1  # 81 bytes after HDF5's end of file
 _TMP = ".tmp-"
 _RATIO = 200  # how much a compressed member or array may expand
+_SEALED = ".keraslab-sealed"  # the names of the files keraslab sealed in this folder, one a line
 
 
 class CheckpointError(ValueError):
@@ -73,7 +76,7 @@ def verify_digest(path: str | os.PathLike[str]) -> str:
             if _H5_MAGIC[:8] in data[-4 * _TRAILER:] or near >= 8:
                 raise CheckpointError(f"{path}: its keraslab digest trailer is damaged or cut short; the file is "
                                       "corrupt or truncated. Use an earlier checkpoint.")
-            return "unverified"
+            return _unsealed(path)
         stored, covered = tail[len(_H5_MAGIC):], size - _TRAILER
     else:
         try:
@@ -82,7 +85,7 @@ def verify_digest(path: str | os.PathLike[str]) -> str:
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise CheckpointError(f"{path}: corrupt .keras archive ({exc}). Use an earlier checkpoint.") from None
         if not comment:
-            return "unverified"
+            return _unsealed(path)
         stored, covered = comment[len(_ZIP_MAGIC):] + b"\n" * comment.startswith(_ZIP_MAGIC), size - len(comment) - 2
     if stored != _sha(path, covered).encode() + b"\n":
         raise CheckpointError(
@@ -91,11 +94,44 @@ def verify_digest(path: str | os.PathLike[str]) -> str:
     return "verified"
 
 
+def _unsealed(path: Path) -> str:
+    if path.name in _sealed_names(path.parent):
+        raise CheckpointError(
+            f"{path}: refused: keraslab sealed a SHA-256 digest in this file when it saved it here ({_SEALED} lists "
+            "it), and the digest is missing: the file was cut short or changed after it was saved (truncated, edited "
+            "in place e.g. with h5py, or re-zipped). If you changed it yourself and trust it, load it knowingly "
+            "with plain Keras (keras.saving.load_model(path) or model.load_weights(path)), outside this run folder's "
+            "resume.")
+    return "unverified"
+
+
+def _sealed_names(folder: Path) -> set[str]:
+    try:
+        return set((folder / _SEALED).read_text(encoding="utf-8").splitlines())
+    except (FileNotFoundError, UnicodeDecodeError):
+        return set()
+
+
+def refuse_links(*paths: str | os.PathLike[str]) -> None:
+    """CheckpointError if a path is a symbolic link: keraslab never writes, renames or deletes through one."""
+    for link in (Path(p) for p in paths):
+        if link.is_symlink():
+            raise CheckpointError(f"{link}: refused: a symbolic link (to {os.readlink(link)}); keraslab never writes, "
+                                  "renames or deletes through a link, which can lead out of the run folder. Remove "
+                                  "the link, or name the real folder.")
+
+
+def _disk_full(path: Path, exc: BaseException) -> bool:
+    return getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc)
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]):
+def atomic_path(path: str | os.PathLike[str], need: int = 0):
     """Yield a temporary path beside ``path`` (same name, hidden folder); on success seal it and ``os.replace`` it.
 
-    If the body raises, ``path`` is untouched and the temporary folder removed.
+    If the body raises, ``path`` is untouched and the temporary folder removed. A full disk is one
+    CheckpointError saying which folder is full: checked first (free space for ``need`` bytes or the previous
+    file's size, so that h5py never meets ``ENOSPC``), and ``ENOSPC`` caught.
 
     Example::
 
@@ -103,9 +139,15 @@ def atomic_path(path: str | os.PathLike[str]):
             model.save(tmp)
     """
     path = Path(path)
+    refuse_links(path.parent, path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}{_TMP}", dir=path.parent))
+    kept = f"the previous {path.name} is kept" if path.exists() else f"there was no {path.name} before"
+    folder = None
     try:
+        need = max(need, path.stat().st_size if path.exists() else 0)
+        if need and shutil.disk_usage(path.parent).free < need * 5 // 4 + (1 << 16):
+            raise OSError(errno.ENOSPC, "not enough free space for a file the size of the previous one")
+        folder = Path(tempfile.mkdtemp(prefix=f".{path.name}{_TMP}", dir=path.parent))
         tmp = folder / path.name
         yield tmp
         if not tmp.is_file():
@@ -114,15 +156,28 @@ def atomic_path(path: str | os.PathLike[str]):
             _seal(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        refuse_links(path.parent, path)  # again, right before the commit
         os.replace(tmp, path)  # the commit: readers see the old file or the new one
+        if path.name.endswith((".keras", ".h5")) and path.name not in _sealed_names(path.parent):
+            refuse_links(path.parent / _SEALED)
+            with open(path.parent / _SEALED, "a", encoding="utf-8") as f:
+                f.write(path.name + "\n")
+    except Exception as exc:
+        if not _disk_full(path, exc):
+            raise
+        raise CheckpointError(f"{path.parent}: the disk is full ({os.strerror(errno.ENOSPC)}): {path.name} was not "
+                              f"saved and {kept}; the temporary file was removed. Free some space, then run again."
+                              ) from None
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def sweep_temporaries(folder: str | os.PathLike[str]) -> None:
     """Remove the ``.<name>.tmp-*`` folders a killed write left in ``folder``."""
+    refuse_links(folder)
     for entry in Path(folder).glob(f".*{_TMP}*"):
-        shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+        entry.unlink() if entry.is_symlink() or not entry.is_dir() else shutil.rmtree(entry, ignore_errors=True)
 
 
 def save_model(model: keras.Model, path: str | os.PathLike[str]) -> Path:
@@ -138,16 +193,22 @@ def save_weights(model: keras.Model, path: str | os.PathLike[str]) -> Path:
 def _save(write, path: Path, ending: str, what: str) -> Path:
     if not path.name.endswith(ending):
         raise CheckpointError(f"{path}: {what} '{ending}' in Keras 3; use {path.name.split('.')[0]}{ending}")
-    with atomic_path(path) as tmp:
+    with atomic_path(path, need_for(write.__self__)) as tmp:
         write(tmp)
     return path
+
+
+def need_for(model: keras.Model) -> int:
+    """About the bytes a save of ``model`` needs: its variables and its optimizer's."""
+    optimizer = getattr(model, "optimizer", None)
+    return sum(int(np.prod(v.shape)) * 8 for v in [*model.variables, *getattr(optimizer, "variables", [])])
 
 
 def check_checkpoint(path: str | os.PathLike[str]) -> Path:
     """Check that ``path`` exists and is the kind of file its name says (zip with config.json, or HDF5)."""
     path = Path(path)
     if not path.is_file():
-        there = sorted(p.name for p in path.parent.glob("*")) if path.parent.is_dir() else []
+        there = sorted(p.name for p in path.parent.glob("[!.]*")) if path.parent.is_dir() else []
         hint = f" The folder has: {', '.join(there[:8])}" if there else " The folder is empty or missing."
         raise CheckpointError(f"{path}: file not found.{hint}")
     size = path.stat().st_size
@@ -167,6 +228,10 @@ def check_checkpoint(path: str | os.PathLike[str]) -> Path:
             raise CheckpointError(f"{path}: corrupt .keras archive ({exc}). Use an earlier checkpoint.") from None
         if bad is not None:
             raise CheckpointError(f"{path}: corrupt .keras archive: member {bad!r} fails its CRC check")
+        escape = next((n for n in names if n.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", n)), None)
+        if escape is not None:
+            raise CheckpointError(f"{path}: refused: the member name {escape!r} points outside the archive (a crafted "
+                                  "zip: extracting it would write elsewhere). Do not load this file.")
         if "config.json" not in names:
             raise CheckpointError(f"{path}: a zip archive but not a Keras model (no config.json; has {names[:5]})")
     elif path.name.endswith(".h5"):
@@ -186,23 +251,34 @@ def _check_h5_sizes(source, name: str, stored: int) -> None:
     """Compare what every array declares with the bytes stored for it, allocating nothing."""
     import h5py
 
-    problems, total = [], 0
+    problems, outside, total = [], [], 0
 
     def visit(key, obj):
         nonlocal total
-        if isinstance(obj, h5py.Dataset) and not problems:
+        if isinstance(obj, h5py.Dataset) and (obj.is_virtual or obj.id.get_create_plist().get_external_count()):
+            outside.append(f"the array {key!r} keeps its data in another file")
+        elif isinstance(obj, h5py.Dataset) and not problems:
             declared = int(np.prod(obj.shape or (), dtype=np.float64)) * obj.dtype.itemsize
             storage = obj.id.get_storage_size()
             total += declared
             if declared > max(storage * (_RATIO if obj.compression else 1), 64):
                 problems.append(f"the array {key!r} declares shape {tuple(obj.shape)} ({_gib(declared)}) but the "
                                 f"file stores {storage:,} bytes for it")
+
+    def external(f, key):
+        if isinstance(link := f.get(key, getlink=True), h5py.ExternalLink):
+            outside.append(f"{key!r} is a link to the file {link.filename!r}")
     try:
         with h5py.File(source, "r") as f:
-            f.visititems(visit)
+            f.visit_links(lambda key: external(f, key))
+            if not outside:
+                f.visititems(visit)
     except Exception as exc:  # h5py raises OSError, KeyError, ValueError for broken files
         raise CheckpointError(f"{name}: cannot be loaded: the file is truncated or corrupt (was the save interrupted?)"
                               f"; its HDF5 structure cannot be read ({exc}). Use an earlier checkpoint.") from None
+    if outside:
+        raise CheckpointError(f"{name}: refused: {outside[0]}, outside this checkpoint; a checkpoint holds its own "
+                              "data, and loading it would read that file. Use a checkpoint you saved yourself.")
     if not problems and total > stored * _RATIO + (1 << 20):
         problems.append(f"its arrays declare {_gib(total)} in a file of {stored:,} bytes")
     if problems:
