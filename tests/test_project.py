@@ -149,14 +149,15 @@ def test_notebook_is_executed_and_clean(path):
 
 
 def test_the_package_is_small_and_the_readme_names_every_module():
-    """The package holds what lessons share and what is too long to inline: at most 5,000 lines, no module over
-    800, and every module in the README's layout."""
+    """The package holds what lessons share and what is too long to inline: at most 5,300 lines, no module over
+    800, and every module in the README's layout. (The budget was 5,000 before the Korean edition: i18n.py and
+    the checkers' messages as gettext templates added about 220 lines, the run-folder safety of #24 about 80.)"""
     src = REPO / "src" / "keraslab"
     lines = {p.relative_to(src).as_posix(): len(p.read_text(encoding="utf-8").splitlines())
              for p in sorted(src.rglob("*.py"))}
     print(f"src/keraslab: {sum(lines.values())} lines in {len(lines)} modules; largest:",
           sorted(lines.items(), key=lambda kv: -kv[1])[:5])
-    assert sum(lines.values()) <= 5000, f"src/keraslab has {sum(lines.values())} lines"
+    assert sum(lines.values()) <= 5300, f"src/keraslab has {sum(lines.values())} lines"
     assert not {m: n for m, n in lines.items() if n > 800}, "a module over 800 lines"
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     layout = readme[readme.index("## Layout"):]
