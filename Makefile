@@ -84,7 +84,7 @@ $(BROWSER_STAMP): scripts/install_browser.sh | $(STAMP)
 
 # Two pytest workers, one file at a time each: a notebook's cells run in order on one worker, in one kernel.
 test: $(STAMP) $(BROWSER_STAMP) $(COLAB_STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 test-unit: $(STAMP) $(BROWSER_STAMP)
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)

@@ -23,6 +23,11 @@ from keraslab import paths, runner
 LESSONS = sorted((paths.repo_root() / "notebooks").glob("[0-9]*.ipynb"))
 AGNOSTIC = [p for p in LESSONS if runner.default_backend(p) in runner.OTHER_BACKEND]
 RESULTS = paths.repo_root() / "build" / "other-backend"
+#: Lesson 03 is left out of make test's run: on TensorFlow it took 739 s of the 2-core CI machine (the suite's longest
+#: test, measured 2026-12-06), which CI's 45 minutes no longer hold with both editions. The Keras calls it makes run on
+#: TensorFlow in the lessons that do run here (fit with EarlyStopping, ModelCheckpoint, TensorBoard and CSVLogger,
+#: Dropout, RMSprop/Adam, saving and loading) and in lesson 05. `python -m keraslab.runner --other-backend` runs it.
+IN_MAKE_TEST = [p for p in AGNOSTIC if not p.name.startswith("03_")]
 
 
 def test_the_backend_agnostic_lessons_are_the_expected_ones():
@@ -31,7 +36,7 @@ def test_the_backend_agnostic_lessons_are_the_expected_ones():
     assert names == ["01", "02", "03", "04", "06"]
 
 
-@pytest.mark.parametrize("lesson", AGNOSTIC, ids=lambda p: p.stem)
+@pytest.mark.parametrize("lesson", IN_MAKE_TEST, ids=lambda p: p.stem)
 def test_lesson_runs_on_the_other_backend(lesson, tmp_path, monkeypatch):
     for kind in ("LOGS", "CHECKPOINTS", "FIGURES"):
         monkeypatch.setenv(f"KERASLAB_{kind}_DIR", str(tmp_path / kind.lower()))
